@@ -1,0 +1,198 @@
+"""Validation and shape inference in one pass, run on every edit.
+
+Each problem names the node, says what is wrong and how to fix it. Problems do not
+cascade: a node downstream of a broken one is left without a shape, not blamed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from . import layers
+from .graph import Graph, Node
+from .layers import ParamError, ShapeError, TensorType
+
+
+@dataclass(frozen=True)
+class Problem:
+    node_id: str | None
+    message: str
+    fix: str = ""
+    severity: str = "error"  # or "warning": the model still compiles
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.fix}" if self.fix else self.message
+
+
+@dataclass
+class Analysis:
+    order: list[str] = field(default_factory=list)           # topological, nodes feeding Output
+    shapes: dict[str, TensorType] = field(default_factory=dict)  # each node's output
+    resolved: dict[str, SimpleNamespace] = field(default_factory=dict)
+    param_counts: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    input_id: str | None = None
+    output_id: str | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total_params(self) -> int:
+        return sum(self.param_counts.get(n, 0) for n in self.order)
+
+    def problems_for(self, node_id: str) -> list[Problem]:
+        return [p for p in self.problems if p.node_id == node_id]
+
+    def input_types(self, graph: Graph, node_id: str) -> list[TensorType]:
+        return [self.shapes[e.src] for e in graph.inputs_of(node_id)]
+
+
+def analyze(graph: Graph) -> Analysis:
+    a = Analysis()
+    nodes = graph.nodes
+    for node in nodes.values():
+        try:
+            a.resolved[node.id] = node.spec.resolve(node.params)
+        except ParamError as e:
+            a.problems.append(Problem(node.id, f"{node.label} has an invalid parameter: {e.message}", e.fix))
+
+    _check_ends(graph, a)
+    incoming = _check_edges(graph, a)
+    order = _topological(graph, a)
+    if order is None:
+        return a
+
+    for nid in order:
+        node = nodes[nid]
+        if nid not in a.resolved:
+            continue
+        p = a.resolved[nid]
+        arity = node.spec.arity(p)
+        slots = incoming.get(nid, {})
+        missing = [s for s in range(arity) if s not in slots]
+        if missing:
+            which = "its input" if arity == 1 else f"input {missing[0] + 1} of {arity}"
+            a.problems.append(Problem(nid, f"{node.label}: {which} is not connected",
+                                      "connect a layer's output to it, or delete the node"))
+            continue
+        ins = [a.shapes.get(slots[s]) for s in range(arity)]
+        if any(t is None for t in ins):
+            continue  # upstream already reported
+        try:
+            out = node.spec.infer(p, ins)
+        except ShapeError as e:
+            a.problems.append(Problem(nid, f"{node.label} {e.message}", e.fix))
+            continue
+        a.shapes[nid] = out
+        if node.spec.count is not None:
+            a.param_counts[nid] = node.spec.count(p, ins)
+
+    _check_reachability(graph, a, order)
+    return a
+
+
+def _check_ends(graph: Graph, a: Analysis) -> None:
+    ins = [n for n in graph.nodes.values() if n.type == "Input"]
+    outs = [n for n in graph.nodes.values() if n.type == "Output"]
+    if not ins:
+        a.problems.append(Problem(None, "The network has no Input", "drag an Input layer onto the canvas"))
+    elif len(ins) > 1:
+        for extra in ins[1:]:
+            a.problems.append(Problem(extra.id, f"{extra.label} is a second Input; a network takes one",
+                                      "delete it, or merge the branches from one Input"))
+    if not outs:
+        a.problems.append(Problem(None, "The network has no Output",
+                                  "add an Output layer after the last layer"))
+    elif len(outs) > 1:
+        for extra in outs[1:]:
+            a.problems.append(Problem(extra.id, f"{extra.label} is a second Output; a network has one",
+                                      "delete it"))
+    a.input_id = ins[0].id if ins else None
+    a.output_id = outs[0].id if outs else None
+
+
+def _check_edges(graph: Graph, a: Analysis) -> dict[str, dict[int, str]]:
+    incoming: dict[str, dict[int, str]] = {}
+    for e in graph.edges:
+        dst = graph.nodes[e.dst]
+        if graph.nodes[e.src].type == "Output":
+            a.problems.append(Problem(e.src, f"{graph.nodes[e.src].label} has an outgoing connection",
+                                      "Output ends the network; remove the connection"))
+            continue
+        arity = graph.arity(dst)
+        if e.slot >= arity:
+            a.problems.append(Problem(e.dst, f"{dst.label} has {arity} input(s) but a connection "
+                                             f"goes into input {e.slot + 1}", "remove that connection"))
+            continue
+        if e.slot in incoming.setdefault(e.dst, {}):
+            a.problems.append(Problem(e.dst, f"{dst.label}: input {e.slot + 1} is connected twice",
+                                      "remove one of the connections"))
+            continue
+        incoming[e.dst][e.slot] = e.src
+    return incoming
+
+
+def _topological(graph: Graph, a: Analysis) -> list[str] | None:
+    indeg = {nid: 0 for nid in graph.nodes}
+    succ: dict[str, list[str]] = {nid: [] for nid in graph.nodes}
+    for e in graph.edges:
+        indeg[e.dst] += 1
+        succ[e.src].append(e.dst)
+    ready = [nid for nid, d in indeg.items() if d == 0]
+    order: list[str] = []
+    while ready:
+        nid = ready.pop()
+        order.append(nid)
+        for m in succ[nid]:
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    if len(order) == len(graph.nodes):
+        return order
+    cycle = _find_cycle(graph, {n for n, d in indeg.items() if d > 0}, succ)
+    names = " → ".join(graph.nodes[n].name for n in cycle)
+    a.problems.append(Problem(cycle[0], f"The graph has a cycle: {names}",
+                              "remove one of these connections; networks must be acyclic"))
+    return None
+
+
+def _find_cycle(graph: Graph, left: set[str], succ: dict[str, list[str]]) -> list[str]:
+    start = min(left)
+    path, index, node = [], {}, start
+    while node not in index:
+        index[node] = len(path)
+        path.append(node)
+        node = next(m for m in succ[node] if m in left)
+    return path[index[node]:] + [node]
+
+
+def _check_reachability(graph: Graph, a: Analysis, order: list[str]) -> None:
+    """Keep in `a.order` only the nodes that feed Output; warn about the rest."""
+    if a.output_id is None:
+        a.order = [n for n in order if n in a.shapes]
+        return
+    preds: dict[str, list[str]] = {}
+    for e in graph.edges:
+        preds.setdefault(e.dst, []).append(e.src)
+    feeding, stack = set(), [a.output_id]
+    while stack:
+        n = stack.pop()
+        if n not in feeding:
+            feeding.add(n)
+            stack.extend(preds.get(n, ()))
+    if a.input_id is not None and a.input_id not in feeding:
+        out = graph.nodes[a.output_id]
+        a.problems.append(Problem(a.output_id, f"{out.label} is not reached from the Input",
+                                  "connect a path of layers from Input to Output"))
+    a.order = [n for n in order if n in feeding]
+    for nid in order:
+        node: Node = graph.nodes[nid]
+        if nid not in feeding and node.type != "Input" and not a.problems_for(nid):
+            a.problems.append(Problem(nid, f"{node.label} does not lead to the Output, so it is unused",
+                                      "connect its output onward or delete it", "warning"))

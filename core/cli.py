@@ -1,0 +1,53 @@
+"""`layerlab` command line. Sub-commands live in their own modules (each has
+`register(subparsers)` setting `func`); the GUI adds `layerlab gui` through the
+`layerlab.commands` entry point, so core never imports it."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from importlib.metadata import entry_points
+
+# core sub-command modules, in help order
+CORE_COMMANDS = ("layerlab.core.cmd_validate",)
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code `code`."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="layerlab", description="Design, train and export neural networks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in CORE_COMMANDS:
+        importlib.import_module(name).register(sub)
+    for ep in entry_points(group="layerlab.commands"):
+        try:
+            ep.load()(sub)
+        except ImportError as e:  # a missing optional part (e.g. no Qt) must not break headless use
+            print(f"layerlab: the {ep.name!r} command is unavailable ({e})", file=sys.stderr)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CliError as e:
+        print(f"layerlab {args.command}: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"layerlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""`layerlab validate PROJECT`: a table of layers and shapes; exit 1 on problems, 2 on a bad file."""
+from __future__ import annotations
+
+from .analysis import analyze
+from .cli import CliError
+from .project import ProjectError, load_project
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="check a project's network and print its layers and shapes")
+    p.add_argument("project", help="a *.layerlab.json file")
+    p.set_defaults(func=run)
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < len(r) - 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        project = load_project(args.project)
+    except ProjectError as e:
+        raise CliError(str(e), 2) from None
+    graph = project.graph
+    a = analyze(graph)
+    listed = a.order + [n for n in graph.nodes if n not in a.order]
+    rows = [("node", "type", "output shape", "params")]
+    for nid in listed:
+        node = graph.nodes[nid]
+        shape = str(a.shapes[nid]) if nid in a.shapes else "?"
+        rows.append((node.name, node.type, shape, f"{a.param_counts.get(nid, 0):,}"))
+    print(format_table(rows))
+    print(f"\n{len(graph.nodes)} layers, {a.total_params:,} trainable parameters")
+    for p in a.problems:
+        print(f"{p.severity}: {p}")
+    if not a.ok:
+        print(f"\n{len(a.errors)} problem(s): the network cannot be compiled")
+        return 1
+    return 0

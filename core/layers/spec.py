@@ -1,0 +1,195 @@
+"""Declarative layer entries: one `LayerSpec` per layer type feeds the palette, the
+inspector, shape inference, the compiler and code export.
+
+Nothing here imports torch: shape inference runs on every edit and at GUI start-up, so
+builders import torch lazily when they are called.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable, Sequence
+
+
+class ShapeError(Exception):
+    """A layer cannot accept its input. `message` says what is wrong, `fix` what to do."""
+
+    def __init__(self, message: str, fix: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+class ParamError(ValueError):
+    """A parameter value is out of range or of the wrong type."""
+
+    def __init__(self, param: str, message: str, fix: str = ""):
+        super().__init__(message)
+        self.param = param
+        self.message = message
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """A tensor's per-sample shape (the batch dimension B is implicit) and dtype kind."""
+
+    shape: tuple[int, ...]
+    dtype: str = "float"  # "float" or "long" (token ids, class labels)
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(["B", *map(str, self.shape)]) + "]"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def with_shape(self, *shape: int) -> "TensorType":
+        return TensorType(tuple(int(s) for s in shape), self.dtype)
+
+
+# ---------------------------------------------------------------- parameter kinds
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    help: str = ""
+
+    kind = "any"
+
+    def coerce(self, value: Any) -> Any:  # pragma: no cover - overridden
+        return value
+
+
+@dataclass(frozen=True)
+class Int(Param):
+    min: int | None = None
+    max: int | None = None
+    kind = "int"
+
+    def coerce(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise ParamError(self.name, f"{self.name} must be a whole number (got {value!r})",
+                             f"set {self.name} to a whole number")
+        v = int(value)
+        if self.min is not None and v < self.min:
+            raise ParamError(self.name, f"{self.name} must be ≥ {self.min} (got {v})",
+                             f"set {self.name} to {self.min} or more")
+        if self.max is not None and v > self.max:
+            raise ParamError(self.name, f"{self.name} must be ≤ {self.max} (got {v})",
+                             f"set {self.name} to {self.max} or less")
+        return v
+
+
+@dataclass(frozen=True)
+class Float(Param):
+    min: float | None = None
+    max: float | None = None
+    kind = "float"
+
+    def coerce(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParamError(self.name, f"{self.name} must be a finite number (got {value!r})",
+                             f"set {self.name} to a number")
+        v = float(value)
+        if self.min is not None and v < self.min:
+            raise ParamError(self.name, f"{self.name} must be ≥ {self.min} (got {v})",
+                             f"set {self.name} to {self.min} or more")
+        if self.max is not None and v > self.max:
+            raise ParamError(self.name, f"{self.name} must be ≤ {self.max} (got {v})",
+                             f"set {self.name} to {self.max} or less")
+        return v
+
+
+@dataclass(frozen=True)
+class Bool(Param):
+    kind = "bool"
+
+    def coerce(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ParamError(self.name, f"{self.name} must be true or false (got {value!r})",
+                             f"set {self.name} to true or false")
+        return value
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    options: tuple[str, ...] = ()
+    kind = "choice"
+
+    def coerce(self, value: Any) -> str:
+        if value not in self.options:
+            raise ParamError(self.name, f"{self.name} must be one of {', '.join(self.options)} (got {value!r})",
+                             f"pick {self.name} from {', '.join(self.options)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Dims(Param):
+    """A list of positive sizes, e.g. an input shape [1, 8, 8]; -1 allowed once if `infer_one`."""
+
+    infer_one: bool = False
+    kind = "dims"
+
+    def coerce(self, value: Any) -> tuple[int, ...]:
+        if isinstance(value, str):
+            try:
+                value = [int(v) for v in value.replace("×", ",").replace("x", ",").split(",") if v.strip()]
+            except ValueError:
+                raise ParamError(self.name, f"{self.name} must be sizes separated by commas (got {value!r})",
+                                 f"write {self.name} like 1, 8, 8") from None
+        if not isinstance(value, (list, tuple)) or not value or any(
+                isinstance(v, bool) or not isinstance(v, int) for v in value):
+            raise ParamError(self.name, f"{self.name} must be a list of whole numbers (got {value!r})",
+                             f"write {self.name} like 1, 8, 8")
+        dims = tuple(value)
+        bad = [d for d in dims if d < 1 and not (self.infer_one and d == -1)]
+        if bad or (self.infer_one and dims.count(-1) > 1):
+            raise ParamError(self.name, f"{self.name} sizes must be positive (got {list(dims)})",
+                             f"use positive sizes{' (and at most one -1)' if self.infer_one else ''}")
+        return dims
+
+
+# ---------------------------------------------------------------- the entry
+Infer = Callable[[SimpleNamespace, Sequence[TensorType]], TensorType]
+Build = Callable[[SimpleNamespace, Sequence[TensorType]], Any]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    category: str
+    help: str
+    infer: Infer
+    build: Build | None = None            # None for Input / Output (no module)
+    params: tuple[Param, ...] = ()
+    inputs: int | Callable[[SimpleNamespace], int] = 1
+    count: Callable[[SimpleNamespace, Sequence[TensorType]], int] | None = None  # parameter count
+    key_params: tuple[str, ...] = ()      # shown on the canvas node
+    activation: str = ""                  # "relu" / "tanh" / "sigmoid" / ... : drives auto init
+    has_bias_param: bool = False          # owns a bias that a following norm layer makes redundant
+    icon: str = "■"
+    _by_name: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._by_name.update({p.name: p for p in self.params})
+
+    def param(self, name: str) -> Param:
+        return self._by_name[name]
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, params: dict[str, Any]) -> SimpleNamespace:
+        """Defaults filled in, every value coerced and range-checked (raises ParamError)."""
+        unknown = set(params) - set(self._by_name)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ParamError(name, f"{self.name} has no parameter {name!r}",
+                             f"remove it; {self.name} takes {', '.join(self._by_name) or 'no parameters'}")
+        values = {p.name: p.coerce(params.get(p.name, p.default)) for p in self.params}
+        return SimpleNamespace(**values)
+
+    def arity(self, p: SimpleNamespace) -> int:
+        return self.inputs(p) if callable(self.inputs) else self.inputs

@@ -1,0 +1,165 @@
+"""What to train on (DataSpec) and how (TrainSpec): plain dataclasses stored in the project
+file. `from_dict` refuses unknown keys and wrong types; `problems()` checks choices and ranges
+and says how to fix each."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+BUILTIN_DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "sine", "digits", "iris", "wine",
+                    "breast_cancer", "diabetes", "reverse", "text")
+FILE_SOURCES = ("csv", "images", "idx", "npz")
+PREPROCESSING = ("none", "center", "standardize", "minmax", "pca_whiten")
+
+INITS = ("auto", "zeros", "constant", "small_normal", "large_normal", "uniform", "xavier_normal",
+         "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "orthogonal")
+LOSSES = ("cross_entropy", "bce_logits", "hinge", "mse", "mae", "huber")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine", "cosine_restarts",
+             "one_cycle", "plateau")
+CLIPPING = ("none", "norm", "value")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_r2")
+
+
+class SpecError(ValueError):
+    """A malformed spec in a project file."""
+
+
+@dataclass
+class DataSpec:
+    dataset: str = "spiral"          # a built-in name or a file source (csv, images, idx, npz)
+    path: str = ""                   # file sources: relative to the project file
+    target: str = ""                 # csv: target column (default: the last)
+    task: str = "auto"               # auto, classification, regression
+    options: dict[str, Any] = field(default_factory=dict)  # per-source (n_samples, noise, size, grayscale, impute)
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    preprocessing: str = "standardize"
+    seed: int = 0
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.dataset not in BUILTIN_DATASETS + FILE_SOURCES:
+            out.append(f"data.dataset {self.dataset!r} is unknown: use one of "
+                       f"{', '.join(BUILTIN_DATASETS + FILE_SOURCES)}")
+        if self.dataset in FILE_SOURCES and not self.path:
+            out.append(f"data.path is empty: a {self.dataset} source needs a file or folder")
+        if self.task not in ("auto", "classification", "regression"):
+            out.append("data.task must be auto, classification or regression")
+        if self.preprocessing not in PREPROCESSING:
+            out.append(f"data.preprocessing {self.preprocessing!r} is unknown: use one of {', '.join(PREPROCESSING)}")
+        for name in ("val_fraction", "test_fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                out.append(f"data.{name} must be in [0, 1) (got {v})")
+        if self.val_fraction + self.test_fraction >= 0.9:
+            out.append("data.val_fraction + data.test_fraction leave under 10% for training: lower them")
+        return out
+
+
+@dataclass
+class TrainSpec:
+    epochs: int = 20
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool = False    # CUDA only
+    # initialization
+    init: str = "auto"
+    init_overrides: dict[str, str] = field(default_factory=dict)  # node id -> scheme
+    init_constant: float = 0.1       # for "constant"
+    # loss
+    loss: str = "cross_entropy"
+    label_smoothing: float = 0.0
+    huber_delta: float = 1.0
+    # optimizer
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    weight_decay: float = 0.0        # decoupled (AdamW-style) weight decay
+    l2: float = 0.0                  # L2 penalty added to the loss
+    l1: float = 0.0                  # L1 penalty added to the loss
+    max_norm: float = 0.0            # 0 = off; per-unit weight norm cap after each step
+    # schedule
+    schedule: str = "constant"
+    step_size: int = 10              # step: epochs between decays
+    gamma: float = 0.1               # step / exponential decay factor
+    warmup_epochs: int = 2
+    restart_epochs: int = 10         # cosine_restarts: first cycle length T_0
+    restart_mult: int = 2            # cosine_restarts: T_mult
+    min_lr: float = 0.0
+    plateau_patience: int = 3
+    # early stopping
+    early_stopping: bool = False
+    monitor: str = "val_loss"
+    patience: int = 5
+    min_delta: float = 0.0
+    restore_best: bool = True
+    # gradient clipping
+    clip: str = "none"
+    clip_value: float = 1.0
+    # probes (activation / weight histograms, dead units): every N epochs, 0 = off
+    probe_every: int = 1
+
+    def problems(self) -> list[str]:
+        out = []
+        for name, choices in (("init", INITS), ("loss", LOSSES), ("optimizer", OPTIMIZERS),
+                              ("schedule", SCHEDULES), ("clip", CLIPPING), ("device", DEVICES),
+                              ("monitor", MONITORS)):
+            v = getattr(self, name)
+            if v not in choices:
+                out.append(f"training.{name} {v!r} is unknown: use one of {', '.join(choices)}")
+        for node_id, scheme in self.init_overrides.items():
+            if scheme not in INITS:
+                out.append(f"training.init_overrides[{node_id!r}] {scheme!r} is unknown: use one of {', '.join(INITS)}")
+        for name, lo in (("epochs", 1), ("batch_size", 1), ("step_size", 1), ("restart_epochs", 1),
+                         ("restart_mult", 1), ("patience", 1), ("plateau_patience", 0), ("warmup_epochs", 0),
+                         ("probe_every", 0)):
+            if getattr(self, name) < lo:
+                out.append(f"training.{name} must be ≥ {lo} (got {getattr(self, name)})")
+        if not self.lr > 0:
+            out.append(f"training.lr must be > 0 (got {self.lr}): try 1e-3 for Adam, 0.1 for SGD")
+        for name in ("weight_decay", "l2", "l1", "max_norm", "min_lr", "min_delta", "label_smoothing"):
+            if getattr(self, name) < 0:
+                out.append(f"training.{name} must be ≥ 0 (got {getattr(self, name)})")
+        if self.label_smoothing >= 1:
+            out.append("training.label_smoothing must be below 1 (0.1 is typical)")
+        for name in ("momentum", "beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                out.append(f"training.{name} must be in [0, 1) (got {getattr(self, name)})")
+        if not 0 < self.gamma <= 1:
+            out.append(f"training.gamma must be in (0, 1] (got {self.gamma})")
+        if self.clip != "none" and not self.clip_value > 0:
+            out.append(f"training.clip_value must be > 0 (got {self.clip_value})")
+        if self.huber_delta <= 0:
+            out.append(f"training.huber_delta must be > 0 (got {self.huber_delta})")
+        return out
+
+
+def spec_to_dict(spec) -> dict[str, Any]:
+    return dataclasses.asdict(spec)
+
+
+def spec_from_dict(cls, data: Any, where: str):
+    """Strict: unknown keys and wrong types are errors that name the key."""
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise SpecError(f"{where} must be an object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    values = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise SpecError(f"{where}.{key} is not a known setting (known: {', '.join(fields)})")
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SpecError(f"{where}.{key} must be {expected.__name__} (got {value!r})")
+        values[key] = value
+    return cls(**values)
