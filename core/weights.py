@@ -1,0 +1,79 @@
+"""Weights on disk: safetensors keyed by node id (`n3.weight`), so renaming a layer keeps
+its weights. Nothing here unpickles: a pickle (or any non-safetensors file) is refused."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be loaded; the message names the file and the fix."""
+
+
+def by_node_id(state_dict: dict, node_of_module: dict[str, str]) -> dict:
+    out = {}
+    for key, value in state_dict.items():
+        module, _, rest = key.partition(".")
+        out[f"{node_of_module.get(module, module)}.{rest}"] = value
+    return out
+
+
+def by_module_name(tensors: dict, node_of_module: dict[str, str]) -> dict:
+    name_of_node = {v: k for k, v in node_of_module.items()}
+    out = {}
+    for key, value in tensors.items():
+        node, _, rest = key.partition(".")
+        out[f"{name_of_node.get(node, node)}.{rest}"] = value
+    return out
+
+
+def save_weights(module, node_of_module: dict[str, str], path: str | os.PathLike,
+                 metadata: dict[str, str] | None = None) -> None:
+    """Atomic: written to a temp file beside `path`, then renamed."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in by_node_id(module.state_dict(), node_of_module).items()}
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, p)
+
+
+def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    """Tensors and metadata from a safetensors file; anything else is a WeightsError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{p}: no such weights file")
+    with open(p, "rb") as f:
+        head = f.read(2)
+    if head[:1] == b"\x80" or head == b"PK":
+        raise WeightsError(f"{p}: a pickle/torch.save file; LayerLab loads only safetensors (it never "
+                           "unpickles, which could run code): re-save the weights with safetensors")
+    try:
+        tensors = load_file(str(p))
+        with safe_open(str(p), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{p}: not a valid safetensors file ({e})") from None
+    return tensors, metadata
+
+
+def load_weights(module, node_of_module: dict[str, str], path: str | os.PathLike) -> dict[str, str]:
+    """Load into `module` (strict: every tensor must match); returns the file's metadata."""
+    tensors, metadata = read_weights(path)
+    named = by_module_name(tensors, node_of_module)
+    own = module.state_dict()
+    missing = sorted(set(own) - set(named))
+    extra = sorted(set(named) - set(own))
+    bad = sorted(k for k in set(own) & set(named) if tuple(own[k].shape) != tuple(named[k].shape))
+    if missing or extra or bad:
+        detail = (f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}" if extra else
+                  f"shape of {bad[0]} is {tuple(named[bad[0]].shape)}, the network needs {tuple(own[bad[0]].shape)}")
+        raise WeightsError(f"{path}: weights do not fit this network ({detail}): load weights saved from the "
+                           "same network, or retrain")
+    module.load_state_dict(named)
+    return metadata
