@@ -163,13 +163,16 @@ def _topological(graph: Graph, a: Analysis) -> list[str] | None:
 
 
 def _find_cycle(graph: Graph, left: set[str], succ: dict[str, list[str]]) -> list[str]:
-    start = min(left)
-    path, index, node = [], {}, start
+    """Every node Kahn's sort left behind has a predecessor also left behind, so walking
+    predecessors must revisit a node: that loop, reversed, is a cycle."""
+    preds = {n: [m for m in left if n in succ[m]] for n in left}
+    path, index, node = [], {}, min(left)
     while node not in index:
         index[node] = len(path)
         path.append(node)
-        node = next(m for m in succ[node] if m in left)
-    return path[index[node]:] + [node]
+        node = min(preds[node])
+    loop = path[index[node]:][::-1]
+    return loop + [loop[0]]
 
 
 def _check_reachability(graph: Graph, a: Analysis, order: list[str]) -> None:

@@ -20,6 +20,13 @@ class CliError(Exception):
         self.code = code
 
 
+def _unavailable(sub, name: str, error: Exception) -> None:
+    def fail(args):
+        raise CliError(f"this command is unavailable here ({error}): reinstall LayerLab with its GUI "
+                       "dependencies (pip install layerlab)", 1)
+    sub.add_parser(name, help="(unavailable)").set_defaults(func=fail)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layerlab", description="Design, train and export neural networks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -29,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             ep.load()(sub)
         except ImportError as e:  # a missing optional part (e.g. no Qt) must not break headless use
-            print(f"layerlab: the {ep.name!r} command is unavailable ({e})", file=sys.stderr)
+            _unavailable(sub, ep.name, e)
     return parser
 
 
@@ -50,4 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module, not this __main__ copy: sub-commands raise *its* CliError
+    from layerlab.core.cli import main as _main
+    sys.exit(_main())

@@ -59,7 +59,9 @@ get_submodule get_parameter get_buffer requires_grad_ share_memory extra_repr co
 code graph recompile print_readable delete_submodule delete_all_unused_submodules to_folder
 to_empty set_extra_state get_extra_state register_forward_hook register_forward_pre_hook
 register_full_backward_hook register_full_backward_pre_hook register_backward_hook T_destination
-dump_patches call_super_init torch nn F math operator input print len range list dict tuple int
+dump_patches call_super_init add_submodule set_submodule
+register_state_dict_pre_hook register_state_dict_post_hook register_load_state_dict_pre_hook
+register_load_state_dict_post_hook torch nn F math operator input print len range list dict tuple int
 str bool object super None True False getattr setattr
 """.split())
 
@@ -230,6 +232,29 @@ class Graph:
         self.edges.remove(edge)
         self.edge_removed.emit(edge)
         self.changed.emit()
+
+    def restore(self, nodes: Iterable[tuple[int, Node]] = (), edges: Iterable[tuple[int, Edge]] = ()) -> None:
+        """Undo support: put removed nodes and edges back exactly, unchecked, each at its old
+        index in `nodes` / `edges` (pass them in ascending index order); announced like
+        add_node / connect, nodes before edges, then one `changed`."""
+        nodes, edges = list(nodes), list(edges)
+        if nodes:
+            items = list(self.nodes.items())
+            for index, node in nodes:
+                if node.id in self.nodes:
+                    raise GraphError(f"node id {node.id!r} is used twice")
+                items.insert(index, (node.id, node))
+                self._bump_id(node.id)
+            self.nodes.clear()
+            self.nodes.update(items)
+        for index, edge in edges:
+            self.edges.insert(index, edge)
+        for _, node in nodes:
+            self.node_added.emit(node)
+        for _, edge in edges:
+            self.edge_added.emit(edge)
+        if nodes or edges:
+            self.changed.emit()
 
     # ------------------------------------------------------------ helpers
     def _new_id(self) -> str:

@@ -7,6 +7,7 @@ builders import torch lazily when they are called.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
@@ -135,7 +136,8 @@ class Dims(Param):
     def coerce(self, value: Any) -> tuple[int, ...]:
         if isinstance(value, str):
             try:
-                value = [int(v) for v in value.replace("×", ",").replace("x", ",").split(",") if v.strip()]
+                # "1, 8, 8", "1 8 8" and "8x8" all parse; stray letters do not
+                value = [int(v) for v in re.split(r"[,\s×]+|(?<=\d)x(?=\d)", value.strip()) if v]
             except ValueError:
                 raise ParamError(self.name, f"{self.name} must be sizes separated by commas (got {value!r})",
                                  f"write {self.name} like 1, 8, 8") from None

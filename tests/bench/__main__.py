@@ -1,0 +1,31 @@
+"""`make bench`: run every tests/bench/bench_*.py and print one JSON object per figure:
+{"name", "value", "unit", "reference", "ratio"}. A figure's reference says what it is
+compared against (a plain PyTorch loop in the same process, or a target)."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import traceback
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    failed = 0
+    for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+        if wanted and path.stem not in wanted and path.stem.removeprefix("bench_") not in wanted:
+            continue
+        try:
+            figures = importlib.import_module(f"tests.bench.{path.stem}").run()
+        except Exception:  # one broken benchmark must not hide the others' figures
+            failed += 1
+            print(json.dumps({"name": path.stem, "error": traceback.format_exc(limit=3)}), flush=True)
+            continue
+        for fig in figures:
+            print(json.dumps(fig), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""`layerlab validate`: exit 0 valid, 1 with problems listed, 2 on an unreadable file, no tracebacks."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from layerlab.core.cli import main
+from layerlab.core.graph import Graph
+from layerlab.core.project import Project, save_project
+from layerlab.core.resources import template_path
+
+from .conftest import chain
+
+
+def test_valid_project_prints_table(capsys):
+    assert main(["validate", str(template_path("digits_cnn"))]) == 0
+    out = capsys.readouterr().out
+    assert "conv1" in out and "Conv2d" in out and "[B, 32, 8, 8]" in out and "[B, 10]" in out
+    assert "trainable parameters" in out
+
+
+def test_invalid_project_exits_1_and_lists_problems(tmp_path, capsys):
+    g = Graph()
+    chain(g, ("Input", {"shape": [1, 8, 8]}), ("Dense", {"units": 10}), "Output")
+    path = tmp_path / "bad.layerlab.json"
+    save_project(Project(g), path)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "error: Dense 'dense1' needs a flat input but gets [B, 1, 8, 8]: insert Flatten" in out
+    assert "1 problem(s)" in out
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"format": "x"}), None])
+def test_malformed_or_missing_file_is_one_line_exit_2(tmp_path, content):
+    path = tmp_path / "p.layerlab.json"
+    if content is not None:
+        path.write_text(content)
+    r = subprocess.run([sys.executable, "-m", "layerlab.core.cli", "validate", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("layerlab validate: ")
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "validate" in capsys.readouterr().out
