@@ -296,7 +296,8 @@ class Graph:
                 raise GraphError(f"node {raw['id']!r}: {raw['type']} has no parameter {sorted(unknown)[0]!r}")
             g.add_node(raw["type"], params, tuple(pos), raw.get("name"), raw["id"])
         for i, raw in enumerate(data.get("edges", [])):
-            if (not isinstance(raw, dict) or raw.get("src") not in g.nodes or raw.get("dst") not in g.nodes
+            if (not isinstance(raw, dict) or not isinstance(raw.get("src"), str) or not isinstance(raw.get("dst"), str)
+                    or raw["src"] not in g.nodes or raw["dst"] not in g.nodes
                     or not isinstance(raw.get("slot", 0), int) or isinstance(raw.get("slot", 0), bool)
                     or raw.get("slot", 0) < 0):
                 raise GraphError(f"edge {i + 1} must join two existing node ids with a slot ≥ 0 (got {raw!r})")
