@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CONSTR  := packaging/constraints.txt
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean package
 
 $(STAMP): pyproject.toml $(CONSTR)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,3 +26,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# A PyInstaller one-folder app in dist/LayerLab, then a smoke test: start it offscreen,
+# load the example project, render the window.
+PKGVENV := build/pkgvenv
+package:
+	@test -x $(PKGVENV)/bin/python || $(PY) -m venv $(PKGVENV)
+	$(PKGVENV)/bin/python -m pip install --quiet --disable-pip-version-check -c $(CONSTR) . pyinstaller
+	cd packaging && ../$(PKGVENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath ../dist --workpath ../build/pyinstaller layerlab.spec
+	QT_QPA_PLATFORM=offscreen $(PKGVENV)/bin/python packaging/smoke_test.py dist/LayerLab/LayerLab
