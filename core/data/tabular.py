@@ -1,0 +1,178 @@
+"""CSV files (pandas): choose the target column, keep numeric features, one-hot encode text
+features, and refuse missing or non-numeric cells with the column and the 1-based data row —
+or fill / drop them when `options.impute` says so (filling happens after the split, with the
+train split's statistics)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .dataset import DataError, Raw, plural
+from .options import OPTIONS, Options
+from .targets import make_target
+
+IMPUTE = ("mean", "median", "drop")
+FIX = 'clean it, or set data.options {"impute": "mean"} (or "median", or "drop" to drop such rows)'
+
+
+@dataclass
+class _Column:
+    name: str
+    values: np.ndarray        # float64 [N, k] with NaN where missing / junk
+    names: list[str]          # k feature names
+    missing: np.ndarray       # bool [N]
+    junk: np.ndarray          # bool [N]: present but not a number
+    text: pd.Series           # the raw cells, for messages
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"CSV file {path.name} is empty: it needs a header row and data rows") from None
+    except pd.errors.ParserError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "bad layout"
+        raise DataError(f"CSV file {path.name} cannot be parsed ({first}): check that every row has the same "
+                        "number of comma-separated fields and that quotes are closed") from None
+    except UnicodeDecodeError:
+        raise DataError(f"CSV file {path.name} is not UTF-8 text: save it as UTF-8 CSV") from None
+    except OSError as e:
+        raise DataError(f"CSV file {path} cannot be read ({e.strerror or e}): check the path and permissions") from None
+    if len(df) == 0:
+        raise DataError(f"CSV file {path.name} has a header but no data rows: add data")
+    if df.shape[1] < 2:
+        hint = " (is it separated by ';' or tabs? LayerLab reads comma-separated files)" if ";" in str(df.columns[0]) or "\t" in str(df.columns[0]) else ""
+        raise DataError(f"CSV file {path.name} has one column{hint}: it needs feature columns and a target column")
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
+    impute = opts.choice("impute", "mean", IMPUTE) if opts.str("impute", "") else ""
+    max_cat = opts.int("max_categories", OPTIONS["csv"]["max_categories"][0], 2, 100_000)
+    df = read_csv(path)
+    notes: list[str] = []
+    if _is_saved_index(df, target):
+        df = df.drop(columns=[df.columns[0]])
+        notes.append("dropped the unnamed first column: it is a saved row index (0, 1, 2, …), not a feature")
+    target = target or df.columns[-1]
+    if target not in df.columns:
+        raise DataError(f"CSV file {path.name} has no column {target!r}: set data.target to one of "
+                        f"{', '.join(repr(c) for c in df.columns)}")
+    y_cells = _blank_to_nan(df[target])
+    cols = [_column(name, _blank_to_nan(df[name]), max_cat) for name in df.columns if name != target]
+
+    y_missing = y_cells.isna().to_numpy()
+    y_num = pd.to_numeric(y_cells, errors="coerce")
+    y_numeric = y_cells.dtype.kind in "iuf" or (y_cells.dtype.kind == "O" and _mostly_numbers(y_cells, y_num))
+    y_float = y_num.to_numpy(dtype=np.float64, na_value=np.nan) if y_numeric else None
+    y_junk = ~y_missing & ~np.isfinite(y_float) if y_numeric else np.zeros(len(df), bool)
+    if task == "regression" and not y_numeric:
+        raise DataError(f"CSV target column {target!r} holds text (e.g. {_cell(y_cells, ~y_missing)}): set "
+                        "data.task to classification, or data.target to a numeric column")
+
+    if impute == "drop":
+        bad = y_missing | y_junk
+        for c in cols:
+            bad |= c.missing | c.junk
+        if bad.all():
+            raise DataError(f"CSV file {path.name}: every row has a missing or non-numeric value, so impute "
+                            "'drop' leaves nothing: clean the file or use impute 'mean'")
+        if bad.any():
+            notes.append(f"dropped {plural(int(bad.sum()), 'row')} with missing or non-numeric values")
+        keep = ~bad
+    else:
+        _refuse(target, y_missing, y_junk, y_cells, is_target=True)
+        if not impute:
+            for c in cols:
+                _refuse(c.name, c.missing, c.junk, c.text, extra=sum(int((o.missing | o.junk).sum()) for o in cols))
+        keep = np.ones(len(df), bool)
+
+    x = np.concatenate([c.values for c in cols], axis=1)[keep]
+    y_values = (y_float if y_numeric else y_cells.astype(str).to_numpy())[keep]
+    y, task, k, class_names = make_target(y_values, task, f"CSV target column {target!r}")
+    return Raw(x=x.astype(np.float32), y=y, task=task, num_classes=k, class_names=class_names,
+               feature_names=[n for c in cols for n in c.names], columns=[c.name for c in cols for _ in c.names],
+               impute=impute if impute in ("mean", "median") else "", notes=notes)
+
+
+def _is_saved_index(df: pd.DataFrame, target: str) -> bool:
+    """pandas' to_csv without index=False writes an unnamed first column 0..N-1."""
+    first = df.columns[0]
+    if not first.startswith("Unnamed: 0") or first == target or df.shape[1] < 3:
+        return False
+    col = pd.to_numeric(df[first], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return bool((col == np.arange(len(df))).all() or (col == np.arange(1, len(df) + 1)).all())
+
+
+def _blank_to_nan(s: pd.Series) -> pd.Series:
+    """Text cells stripped; blank ones become missing. Numeric and bool columns pass through."""
+    if s.dtype.kind in "iufb":
+        return s
+
+    def clean(v):
+        if isinstance(v, str):
+            v = v.strip()
+            return v if v else np.nan
+        return v
+    return pd.Series([clean(v) for v in s.astype(object)], index=s.index, dtype=object)
+
+
+def _mostly_numbers(cells: pd.Series, num: pd.Series) -> bool:
+    present = int(cells.notna().sum())
+    parsed = int(num.notna().sum())
+    return parsed > 0 and parsed >= 0.5 * present
+
+
+def _column(name: str, cells: pd.Series, max_cat: int) -> _Column:
+    missing = cells.isna().to_numpy()
+    if missing.all():
+        raise DataError(f"CSV column {name!r} has no values: remove it from the file")
+    if cells.dtype.kind == "b":
+        return _Column(name, cells.astype(float).to_numpy()[:, None], [name], missing, np.zeros_like(missing), cells)
+    num = pd.to_numeric(cells, errors="coerce") if cells.dtype.kind not in "iuf" else cells
+    if cells.dtype.kind in "iuf" or _mostly_numbers(cells, num):
+        values = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        junk = ~missing & ~np.isfinite(values)
+        values = np.where(np.isfinite(values), values, np.nan)
+        return _Column(name, values[:, None], [name], missing, junk, cells)
+    # text: one-hot, categories in sorted order; a missing cell is NaN in every indicator
+    cats = sorted(cells.dropna().astype(str).unique())
+    if len(cats) > max_cat:
+        raise DataError(f"CSV column {name!r} holds {len(cats):,} distinct text values, too many to one-hot "
+                        f"encode (limit {max_cat:,}): remove the column (an id or free text?) or raise "
+                        "data.options.max_categories")
+    labels = [str(v) if not m else None for v, m in zip(cells, missing)]
+    codes = np.asarray(pd.Categorical(labels, categories=cats).codes)
+    onehot = np.zeros((len(cells), len(cats)))
+    onehot[np.arange(len(cells))[codes >= 0], codes[codes >= 0]] = 1.0
+    onehot[missing] = np.nan
+    return _Column(name, onehot, [f"{name}={c}" for c in cats], missing, np.zeros_like(missing), cells)
+
+
+def _refuse(name: str, missing: np.ndarray, junk: np.ndarray, cells: pd.Series, is_target: bool = False,
+            extra: int = 0) -> None:
+    bad = missing | junk
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad)[0])
+    what = "a missing value" if missing[row] else f"a non-numeric value {_cell(cells, row)}"
+    count = int(bad.sum())
+    more = max(count, extra) - 1
+    tail = f" (and {plural(more, 'more bad cell')} in the file)" if more > 0 else ""
+    if is_target:
+        raise DataError(f"CSV target column {name!r} has {what} at data row {row + 1}{tail}: clean it, or set "
+                        'data.options {"impute": "drop"} to drop such rows (targets are never filled in)')
+    raise DataError(f"CSV column {name!r} has {what} at data row {row + 1}{tail}: {FIX}")
+
+
+def _cell(cells: pd.Series, where) -> str:
+    if isinstance(where, (int, np.integer)):
+        v = cells.iloc[int(where)]
+    else:
+        v = cells[where].iloc[0] if where.any() else ""
+    text = str(v)
+    return repr(text if len(text) <= 30 else text[:27] + "...")
