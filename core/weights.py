@@ -48,11 +48,13 @@ def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
     p = Path(path)
     if not p.is_file():
         raise WeightsError(f"{p}: no such weights file")
-    with open(p, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80" or head == b"PK":
-        raise WeightsError(f"{p}: a pickle/torch.save file; LayerLab loads only safetensors (it never "
-                           "unpickles, which could run code): re-save the weights with safetensors")
+    if not _looks_like_safetensors(p):
+        with open(p, "rb") as f:
+            head = f.read(2)
+        if head[:1] == b"\x80" or head == b"PK":
+            raise WeightsError(f"{p}: a pickle/torch.save file; LayerLab loads only safetensors (it never "
+                               "unpickles, which could run code): re-save the weights with safetensors")
+        raise WeightsError(f"{p}: not a safetensors file: pick a .safetensors file saved by LayerLab")
     try:
         tensors = load_file(str(p))
         with safe_open(str(p), framework="pt") as f:
@@ -60,6 +62,17 @@ def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
     except (SafetensorError, OSError, ValueError) as e:
         raise WeightsError(f"{p}: not a valid safetensors file ({e})") from None
     return tensors, metadata
+
+
+def _looks_like_safetensors(p: Path) -> bool:
+    """safetensors = 8-byte little-endian header length n, then n bytes of JSON starting with '{'."""
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 8 + n <= size
 
 
 def load_weights(module, node_of_module: dict[str, str], path: str | os.PathLike) -> dict[str, str]:
