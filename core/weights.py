@@ -35,7 +35,8 @@ def save_weights(module, node_of_module: dict[str, str], path: str | os.PathLike
     tensors = {k: v.detach().cpu().contiguous() for k, v in by_node_id(module.state_dict(), node_of_module).items()}
     p = Path(path)
     tmp = p.with_name(f".{p.name}.tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
+    # safetensors writes an unreadable header for empty metadata with no tensors: pass None then
+    save_file(tensors, str(tmp), metadata=metadata or None)
     os.replace(tmp, p)
 
 

@@ -68,3 +68,11 @@ def test_weights_of_another_network_are_refused_with_the_reason(tmp_path):
     _, other = _compiled(8)
     with pytest.raises(WeightsError, match=r"do not fit this network \(shape of dense1\.\w+ is \(7"):
         load_weights(other.module, other.node_of_module, path)
+
+
+def test_weightless_network_round_trips(tmp_path):
+    g = Graph()
+    chain(g, ("Input", {"shape": [5]}), "ReLU", "Output")
+    c = compile_graph(g)
+    save_weights(c.module, c.node_of_module, tmp_path / "w.safetensors", {})
+    assert load_weights(c.module, c.node_of_module, tmp_path / "w.safetensors") == {}
