@@ -1,0 +1,145 @@
+"""The builder window: palette and inspector docks around the canvas, the code dock,
+menus, tool bar and a status bar that counts problems or shows the parameter count."""
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
+
+from . import actions
+from .canvas.scene import GraphScene
+from .canvas.view import GraphView
+from .document import Document
+from .editing import Editor
+from .files import FileController
+from .panels.code_view import CodeView
+from .panels.inspector import Inspector
+from .panels.palette import Palette
+
+STATE_VERSION = 2
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, parent=None, restore_layout: bool = True):
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setDockNestingEnabled(True)
+        self.document = Document(parent=self)
+        self.scene = GraphScene(self.document, self)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.editor = Editor(self.document, self.scene, self.view, self)
+        self.files = FileController(self, self.document)
+
+        self.palette = Palette(self)
+        self.palette.layer_activated.connect(self.editor.append_layer)
+        self.palette_dock = self._dock("Layers", "layerPaletteDock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector = Inspector(self.document, self.scene, self)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
+                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.code_view = CodeView(self.document, self)
+        self.code_dock = self._dock("Code", "codeDock", self.code_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.code_dock.hide()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.code_dock], [260], Qt.Orientation.Vertical)
+
+        self.status_problems = QLabel()
+        self.status_problems.setObjectName("statusProblems")
+        self.status_layers = QLabel()
+        self.status_layers.setObjectName("statusLayers")
+        self.status_zoom = QLabel("100%")
+        self.status_zoom.setObjectName("statusZoom")
+        for w in (self.status_layers, self.status_zoom, self.status_problems):
+            self.statusBar().addPermanentWidget(w)
+        self.view.zoom_changed.connect(self._show_zoom)
+        self.editor.refused.connect(self._show_refusal)
+
+        self.actions = actions.build(self)
+        self.document.analyzed.connect(self._show_analysis)
+        self.document.path_changed.connect(self._update_title)
+        self.document.undo_stack.cleanChanged.connect(self._update_title)
+        self.persist_layout = True  # off for throw-away windows (screenshots)
+        self.resize(1360, 820)
+        if restore_layout:
+            self._restore_layout()
+        self._show_analysis(self.document.analysis)
+        self._update_title()
+
+    def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ------------------------------------------------------------ state shown
+    def _show_analysis(self, analysis) -> None:
+        n = len(self.document.graph.nodes)
+        self.status_layers.setText(f"{n} layer{'s' if n != 1 else ''}")
+        errors = analysis.errors
+        warnings = [p for p in analysis.problems if p.severity != "error"]
+        if errors:
+            self.status_problems.setText(f"⚠ {len(errors)} problem{'s' if len(errors) != 1 else ''}")
+            self.status_problems.setStyleSheet("color: #ff8a8a; font-weight: bold;")
+            self.status_problems.setToolTip("\n".join(f"• {p}" for p in analysis.problems))
+        else:
+            extra = f" · {len(warnings)} warning{'s' if len(warnings) != 1 else ''}" if warnings else ""
+            self.status_problems.setText(f"✔ {analysis.total_params:,} parameters{extra}")
+            self.status_problems.setStyleSheet("color: #7ee2a0; font-weight: bold;")
+            self.status_problems.setToolTip("\n".join(f"• {p}" for p in warnings) or "The network is valid.")
+
+    def _show_zoom(self, zoom: float) -> None:
+        self.status_zoom.setText(f"{zoom * 100:.0f}%")
+
+    def _show_refusal(self, message: str) -> None:
+        self.statusBar().showMessage(f"Refused: {message}", 8000)
+
+    def _update_title(self, *_) -> None:
+        self.setWindowTitle(f"{self.document.title}[*] — LayerLab")
+        self.setWindowModified(self.document.dirty)
+
+    def after_load(self) -> None:
+        """A project was opened or created: show it (readably)."""
+        self.view.fit_readable()
+
+    def validate(self) -> None:
+        a = self.document.reanalyze()
+        if a.ok and not a.problems:
+            QMessageBox.information(self, "Validate", f"The network is valid: {len(a.order)} layers, "
+                                                      f"{a.total_params:,} trainable parameters.")
+            return
+        bad = [p.node_id for p in a.problems if p.node_id in self.scene.nodes]
+        if bad:
+            self.scene.select_nodes(bad[:1])
+            self.view.centerOn(self.scene.nodes[bad[0]])
+        lines = "\n".join(f"• {p}" for p in a.problems)
+        title = "Problems" if a.errors else "Warnings"
+        QMessageBox.warning(self, f"Validate: {title}", f"{len(a.problems)} problem(s):\n\n{lines}")
+
+    # ------------------------------------------------------------ layout persistence + closing
+    def _restore_layout(self) -> None:
+        s = QSettings()
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, STATE_VERSION)
+
+    def save_layout(self) -> None:
+        s = QSettings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(STATE_VERSION))
+
+    def closeEvent(self, event) -> None:
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        if self.persist_layout:
+            self.save_layout()
+        self.files.autosave_timer.stop()
+        self.files.remove_recovery()
+        self.scene.detach()
+        self.inspector.detach()
+        event.accept()
