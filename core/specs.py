@@ -14,6 +14,8 @@ PREPROCESSING = ("none", "center", "standardize", "minmax", "pca_whiten")
 
 INITS = ("auto", "zeros", "constant", "small_normal", "large_normal", "uniform", "xavier_normal",
          "xavier_uniform", "he_normal", "he_uniform", "lecun_normal", "orthogonal")
+# the schemes `layerlab explore-init` compares by default (kept here: the CLI must not import torch to list them)
+EXPLORE_INITS = ("auto", "he_normal", "xavier_normal", "uniform", "small_normal", "large_normal")
 LOSSES = ("cross_entropy", "bce_logits", "hinge", "mse", "mae", "huber")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine", "cosine_restarts",

@@ -49,3 +49,11 @@ def test_no_module_over_400_lines():
     long = [f"{p.relative_to(ROOT)} ({n})" for top in ("core", "gui") for p in (ROOT / top).rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
     assert long == [], "split these by concept"
+
+
+def test_cli_start_up_imports_no_torch():
+    # `layerlab gui` must show its window fast: building the parser may not pull torch in
+    code = ("import sys\nfrom layerlab.core.cli import build_parser\nbuild_parser()\n"
+            "sys.exit('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, "a sub-command's register() imports torch: import it inside run() instead"
