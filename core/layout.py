@@ -10,7 +10,7 @@ Y_GAP = 120.0
 ROW_GAP = 60.0
 
 
-def layered_positions(graph: Graph, wrap: int = 6) -> dict[str, tuple[float, float]]:
+def layered_positions(graph: Graph, wrap: int = 5) -> dict[str, tuple[float, float]]:
     """Left to right by depth; past `wrap` layers the columns continue on a new row below,
     like text, so a long chain fits a window instead of one 4,000-pixel line."""
     preds: dict[str, list[str]] = {n: [] for n in graph.nodes}

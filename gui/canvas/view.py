@@ -12,7 +12,7 @@ from .. import theme
 
 LAYER_MIME = "application/x-layerlab-layer"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
-READABLE_ZOOM = 0.75  # below this node text gets hard to read
+READABLE_ZOOM = 0.6  # below this node text gets hard to read
 
 
 class GraphView(QGraphicsView):

@@ -5,7 +5,7 @@ from layerlab.core.layout import X_GAP, layered_positions
 from .conftest import chain
 
 
-def test_chain_wraps_into_rows_of_six():
+def test_chain_wraps_into_rows():
     g = Graph()
     nodes = chain(g, ("Input", {"shape": [4]}), *["ReLU"] * 12, "Output")
     pos = layered_positions(g, wrap=6)
