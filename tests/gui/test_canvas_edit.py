@@ -1,6 +1,6 @@
-import pytest
 """Canvas gestures with real mouse events: connect ports, refuse cycles, move (one undo
 step), delete and undo exactly, copy/paste and duplicate with inner edges, auto-layout."""
+import pytest
 from PySide6.QtCore import QPointF
 
 from layerlab.core.graph import Edge
