@@ -9,7 +9,7 @@ import sys
 from importlib.metadata import entry_points
 
 # core sub-command modules, in help order
-CORE_COMMANDS = ("layerlab.core.cmd_validate",)
+CORE_COMMANDS = ("layerlab.core.cmd_validate", "layerlab.core.cmd_train", "layerlab.core.cmd_export", "layerlab.core.cmd_explore_init")
 
 
 class CliError(Exception):

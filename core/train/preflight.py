@@ -1,0 +1,196 @@
+"""Checks run before training: settings, network, data, loss and device must fit together.
+
+`preflight(project, dataset)` returns `analysis.Problem`s (message + fix, severity "error" blocks
+training, "warning" does not); the GUI shows them, the trainer refuses to start on an error.
+"""
+from __future__ import annotations
+
+import math
+
+from ..analysis import Problem, analyze
+from .losses import CLASS_LOSSES, REGRESSION_LOSSES
+
+PASS_BACK = {"Dropout", "Dropout2d", "Reshape", "Flatten"}
+WIDTH_LAYERS = {"Dense": "units", "Conv1d": "filters", "Conv2d": "filters", "LSTM": "hidden", "GRU": "hidden"}
+MONITOR_TASK = {"val_accuracy": "classification", "val_f1": "classification", "val_mae": "regression",
+                "val_r2": "regression"}
+
+
+def _dims(shape) -> str:
+    return ", ".join(str(s) for s in shape)
+
+
+def _tt(shape) -> str:
+    return "[" + ", ".join(["B", *map(str, shape)]) + "]"
+
+
+def _producer(graph, node_id: str, skip: set[str]):
+    """Walk back from a node through single-input layers whose type is in `skip`."""
+    node = graph.nodes[node_id]
+    while node.type in skip:
+        ins = graph.inputs_of(node.id)
+        if len(ins) != 1:
+            break
+        node = graph.nodes[ins[0].src]
+    return node
+
+
+def device_problem(device: str) -> Problem | None:
+    import torch
+    if device == "cuda" and not torch.cuda.is_available():
+        return Problem(None, "training.device is cuda but no CUDA GPU is available", "set device to auto or cpu")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        return Problem(None, "training.device is mps but Apple's Metal backend is not available",
+                       "set device to auto or cpu")
+    return None
+
+
+def preflight(project, dataset=None) -> list[Problem]:
+    """Every reason the project cannot train as set up (errors first), plus warnings."""
+    t, graph = project.training, project.graph
+    out = [Problem(None, m) for m in t.problems() + project.data.problems()]
+    a = analyze(graph)
+    out += a.errors
+    if (p := device_problem(t.device)) is not None:
+        out.append(p)
+    if not a.ok or dataset is None or a.input_id is None or a.output_id is None:
+        return _sorted(out)
+    dname = getattr(dataset, "name", "") or project.data.dataset
+    task, k = dataset.task, int(dataset.num_classes or 0)
+    target_shape = tuple(dataset.y_train.shape[1:])
+    inp = graph.nodes[a.input_id]
+    in_t, out_t = a.shapes[a.input_id], a.shapes[a.output_id]
+
+    # ---- input
+    want = tuple(int(s) for s in dataset.input_shape)
+    if tuple(in_t.shape) != want:
+        out.append(Problem(inp.id, f"{inp.label} takes {_tt(in_t.shape)} but {dname} gives {_tt(want)}",
+                           f"set its shape to {_dims(want)}"))
+    data_long = dataset.input_dtype == "long"
+    if data_long != (in_t.dtype == "long"):
+        out.append(Problem(inp.id, f"{inp.label} takes {'int64 token ids' if in_t.dtype == 'long' else 'float32 features'}"
+                                   f" but {dname} gives {'int64 token ids' if data_long else 'float32 features'}",
+                           f"set its dtype to {'int64' if data_long else 'float32'}"))
+    if data_long and dataset.x_train.numel():
+        top = int(dataset.x_train.max())
+        for e in graph.outputs_of(inp.id):
+            node = graph.nodes[e.dst]
+            if node.type == "Embedding" and int(node.params.get("vocab", 0)) <= top:
+                out.append(Problem(node.id, f"{node.label} has vocab {node.params.get('vocab')} but {dname} uses "
+                                            f"token ids up to {top}", f"set vocab to {top + 1} or more"))
+
+    # ---- loss versus task
+    loss = t.loss
+    if task == "classification" and loss in REGRESSION_LOSSES:
+        out.append(Problem(None, f"training.loss {loss} is a regression loss but {dname} has class labels",
+                           "use cross_entropy (or hinge / bce_logits), or set data.task to regression"))
+    if task == "regression" and loss in CLASS_LOSSES:
+        out.append(Problem(None, f"training.loss {loss} needs class labels but {dname} has continuous targets",
+                           "use mse, mae or huber, or set data.task to classification"))
+    if task == "regression" and loss == "bce_logits" and dataset.y_train.numel():
+        lo, hi = float(dataset.y_train.min()), float(dataset.y_train.max())
+        if lo < 0 or hi > 1:
+            out.append(Problem(None, f"training.loss bce_logits needs targets in [0, 1] but {dname} has values "
+                                     f"from {lo:.3g} to {hi:.3g}", "use mse, mae or huber"))
+    if t.monitor in MONITOR_TASK and MONITOR_TASK[t.monitor] != task:
+        other = "val_loss, val_accuracy or val_f1" if task == "classification" else "val_loss, val_mae or val_r2"
+        out.append(Problem(None, f"training.monitor {t.monitor} needs a {MONITOR_TASK[t.monitor]} task but {dname} "
+                                 f"is {task}", f"monitor {other}"))
+
+    # ---- what comes right before the Output
+    feed = graph.inputs_of(a.output_id)
+    last = _producer(graph, feed[0].src, PASS_BACK) if feed else None
+    if last is not None:
+        act = last.spec.activation
+        if act == "softmax" and loss in ("cross_entropy", "bce_logits"):
+            out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} applies "
+                                        f"{'log-softmax' if loss == 'cross_entropy' else 'the sigmoid'} itself",
+                               "delete the Softmax: the loss and the predictions work on raw logits"))
+        elif act == "sigmoid" and loss in ("cross_entropy", "bce_logits"):
+            out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} expects raw "
+                                        f"logits{' and applies the sigmoid itself' if loss == 'bce_logits' else ''}",
+                               "delete the Sigmoid"))
+        elif act in ("softmax", "sigmoid", "relu", "tanh") and loss == "hinge":
+            out.append(Problem(last.id, f"{last.label} squashes the scores before the hinge loss",
+                               "delete it: the margin loss wants raw scores", "warning"))
+        elif act in ("relu", "leaky_relu") and loss in ("cross_entropy", "bce_logits"):
+            out.append(Problem(last.id, f"{last.label} comes right before the Output, so logits cannot go "
+                                        "negative", "delete it: end with Dense", "warning"))
+        width_node = _producer(graph, last.id, PASS_BACK | {n for n in ("Softmax", "Sigmoid", "Tanh", "ReLU")})
+    else:
+        width_node = None
+
+    # ---- output shape versus targets
+    width = out_t.shape[-1] if out_t.shape else 1
+    prefix = f"{width_node.label} gives" if width_node is not None else "The network gives"
+    param = WIDTH_LAYERS.get(width_node.type) if width_node is not None else None
+
+    def set_width(n: int, extra: str = "") -> str:
+        return (f"set {param} to {n}{extra}" if param else f"end the network with Dense(units={n}){extra}")
+
+    if task == "classification" and len(target_shape) == 1:       # per-position targets [N, T]
+        steps = target_shape[0]
+        if len(out_t.shape) != 2 or out_t.shape[0] != steps:
+            out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has a class at each "
+                                            f"of {steps} positions", f"make it [B, {steps}, {k}] (a Dense with "
+                                            f"{k} units on each position of the sequence)"))
+        elif width != k and loss != "bce_logits":
+            out.append(Problem(width_node.id if width_node else a.output_id,
+                               f"{prefix} {width} outputs per position but {dname} has {k} classes", set_width(k)))
+    elif task == "classification":
+        if len(out_t.shape) != 1:
+            out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} per batch but {dname} has one "
+                                            f"class per sample", f"reduce it to [B, {k}]: Flatten or GlobalAvgPool "
+                                            "before the last Dense"))
+        elif loss == "bce_logits":
+            if not (width == k or (width == 1 and k == 2)):
+                fix = set_width(1, " (binary)") if k == 2 else set_width(k, " (one-vs-rest) or use cross_entropy")
+                out.append(Problem(width_node.id if width_node else a.output_id,
+                                   f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {k} classes",
+                                   fix))
+        elif width != k:
+            out.append(Problem(width_node.id if width_node else a.output_id,
+                               f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {k} classes",
+                               set_width(k)))
+        if loss == "hinge" and k < 2:
+            out.append(Problem(None, "training.loss hinge needs at least 2 classes", "use bce_logits"))
+    else:
+        want_k = math.prod(target_shape) if target_shape else 1
+        if len(out_t.shape) != 1 or width != want_k:
+            what = f"{want_k} target value{'s' if want_k != 1 else ''}"
+            if len(out_t.shape) != 1:
+                out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has {what} per "
+                                                "sample", f"reduce it to [B, {want_k}] (Flatten before the last Dense)"))
+            else:
+                out.append(Problem(width_node.id if width_node else a.output_id,
+                                   f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {what}",
+                                   set_width(want_k)))
+
+    # ---- data sizes
+    n_train = int(dataset.x_train.shape[0])
+    if n_train == 0:
+        out.append(Problem(None, f"{dname} has no training samples", "lower data.val_fraction and data.test_fraction"))
+    elif t.batch_size > n_train:
+        out.append(Problem(None, f"training.batch_size {t.batch_size} is larger than the {n_train} training samples",
+                           f"each epoch is one batch of {n_train}; lower batch_size", "warning"))
+    if int(dataset.x_val.shape[0]) == 0:
+        out.append(Problem(None, f"{dname} has no validation samples, so val metrics are empty and the best "
+                                 "epoch is chosen by the training loss", "raise data.val_fraction", "warning"))
+    return _sorted(out)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"] + [p for p in problems if p.severity != "error"]
+
+
+class _CallableModule(type(math)):
+    """`from layerlab.core.train import preflight` must give something callable even after this
+    submodule was imported (Python then binds the package attribute to the module)."""
+
+    def __call__(self, project, dataset=None):
+        return preflight(project, dataset)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,350 @@
+"""The trainer: `Trainer(project, dataset).fit(on_event, control) -> RunResult`.
+
+Runs in the calling thread and knows nothing of Qt. It reports plain dataclass events
+(events.py) through `on_event`, polls `control` every step, and writes a run folder (runs.py).
+Before the first step it runs `preflight` and refuses to start on an error (a Failed event that
+carries the problems). A non-finite loss stops the run at once: the first layer whose weights or
+activations went non-finite is named, the best checkpoint on disk stays as it was, and `last`
+is not overwritten with the broken weights.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
+from .loop import LoopState, grad_norms, layer_weights, train_epoch, update_ratios
+from .metrics import evaluate
+from .optim import fast_forward, lr_curve
+from .runs import RunError, RunFolder, new_run_dir, restore_optimizer
+from . import hooks
+
+CHECKPOINT_INTERVAL = 2.0   # seconds between writes of last / best weights (always at the end)
+
+
+class Trainer:
+    def __init__(self, project, dataset=None, base_dir=None, run_dir=None, resume_from=None):
+        self.project = project
+        self.dataset = dataset
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.resume_from = Path(resume_from) if resume_from is not None else None
+        self.setup = None           # setup.Setup once fit() has started
+        self.t0 = time.perf_counter()
+        self.history: list[dict[str, float]] = []
+        self.train_time = 0.0
+        self.train_samples = 0
+        self.result: RunResult | None = None
+
+    @property
+    def model(self):
+        return self.setup.compiled.module if self.setup is not None else None
+
+    # ------------------------------------------------------------ public
+    def fit(self, on_event: Callable[[Any], None] | None = None, control: Control | None = None) -> RunResult:
+        self._emit = on_event or (lambda event: None)
+        self.control = control or Control()
+        spec = self.project.training
+        try:
+            self._prepare()
+        except _Refused as e:
+            result = RunResult("failed", "", total_epochs=spec.epochs, monitor=spec.monitor,
+                               message=e.message, fix=e.fix)
+            self._emit(Failed(e.message, e.fix, result, problems=e.problems))
+            self.result = result
+            return result
+        from .setup import num_threads
+        with num_threads(self.setup.threads):
+            try:
+                return self._run()
+            except torch.OutOfMemoryError:
+                return self._crashed("the device ran out of memory",
+                                     f"lower training.batch_size (now {spec.batch_size}) or use a smaller network")
+            except Exception as e:   # a bug: report it as an event too, so a GUI never waits forever
+                self._crashed(f"training stopped by an internal error: {type(e).__name__}: {e}",
+                              "please report this with the run folder's config.json")
+                raise
+            finally:
+                self.folder.close()
+
+    # ------------------------------------------------------------ preparation
+    def _prepare(self) -> None:
+        from .preflight import preflight
+        from .setup import build
+
+        spec = self.project.training
+        if self.dataset is None:
+            try:
+                from ..data import load
+            except ImportError as e:  # pragma: no cover - data package missing
+                raise _Refused(f"data loading is unavailable ({e})", "reinstall LayerLab") from None
+            try:
+                self.dataset = load(self.project.data, self.base_dir)
+            except ValueError as e:   # DataError: "cause: fix" on one line
+                cause, _, fix = str(e).rpartition(": ")
+                raise _Refused(f"the data could not be loaded: {cause or fix}", fix if cause else "") from None
+        problems = preflight(self.project, self.dataset)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+            raise _Refused(first.message + more, first.fix, problems)
+        self.warnings = problems
+        self.setup = s = build(self.project, self.dataset)
+        self.generator = torch.Generator().manual_seed(spec.seed)
+        self.layers = layer_weights(s.compiled)
+        self.history: list[dict[str, float]] = []
+        self.diagnostics: list[dict[str, Any]] = []
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_dirty = False
+        self.bad_epochs = 0
+        self.start_epoch = 1
+        self.global_step = 0
+        # the run folder
+        if self.resume_from is not None and self.run_dir is None:
+            self.run_dir = self.resume_from
+        if self.run_dir is None:
+            root = (self.base_dir or Path.cwd()) / "runs"
+            self.run_dir = new_run_dir(root, self.project.name)
+        self.folder = RunFolder(self.run_dir).create()
+        if self.resume_from is not None:
+            try:
+                self._resume()
+            except (RunError, ValueError) as e:
+                raise _Refused(f"cannot resume from {self.resume_from}: {e}", "start a new run instead") from None
+        else:
+            self.folder.open_metrics(self._columns())
+        s.config["resumed_from"] = str(self.resume_from) if self.resume_from else None
+        s.config["start_epoch"] = self.start_epoch
+        s.config["warnings"] = [str(p) for p in problems]
+        self.folder.write_project(self.project)
+        self.folder.write_json("config.json", s.config)
+        pre = getattr(self.dataset, "preprocessor", None)
+        self.folder.write_json("preprocessing.json", pre.to_dict() if pre is not None else {"kind": "none"})
+
+    def _columns(self) -> list[str]:
+        return ["epoch", "train_loss", "val_loss", *self.setup.metric_names, "lr", "seconds"]
+
+    def _resume(self) -> None:
+        s, src = self.setup, RunFolder(self.resume_from)
+        if src.path.resolve() != self.folder.path.resolve():     # continuing into another folder
+            import shutil
+            for name in ("metrics.csv", "best.safetensors", "diagnostics.json"):
+                if src.file(name).is_file():
+                    shutil.copy2(src.file(name), self.folder.file(name))
+        src.load_weights(s.compiled, "last")
+        tensors, state = src.load_state()
+        t = state.get("trainer", {})
+        plateau = s.scheduler is not None and not s.per_step and type(s.scheduler).__name__ == "ReduceLROnPlateau"
+        restore_optimizer(s.optimizer, tensors, state.get("optimizer", {}), keep_lr=plateau)
+        from .setup import set_rng_state
+        set_rng_state(tensors, s.device, self.generator)
+        done = int(t.get("epoch", 0))
+        self.start_epoch, self.global_step = done + 1, int(t.get("global_step", 0))
+        self.best_value, self.best_epoch = t.get("best_value"), int(t.get("best_epoch", 0))
+        self.bad_epochs = int(t.get("bad_epochs", 0))
+        if plateau and state.get("scheduler"):
+            s.scheduler.load_state_dict(state["scheduler"])
+        else:
+            fast_forward(s.scheduler, self.global_step if s.per_step else done)
+        if src.file("best.safetensors").is_file():
+            module = s.compiled.module
+            current = {k: v.clone() for k, v in module.state_dict().items()}
+            src.load_weights(s.compiled, "best")
+            self.best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            module.load_state_dict(current)
+        self.history = [r for r in src.read_metrics() if r.get("epoch", 0) <= done]
+        self.folder.open_metrics(self._columns(), keep_until=done)
+
+    # ------------------------------------------------------------ the run
+    def _run(self) -> RunResult:
+        s, spec, emit = self.setup, self.project.training, self._emit
+        module = s.compiled.module
+        self.t0 = time.perf_counter()
+        self.train_time = 0.0
+        self.train_samples = 0
+        self.last_flush = time.perf_counter()
+        emit(RunStarted(run_dir=str(self.run_dir), config=s.config, steps_per_epoch=s.steps_per_epoch,
+                        total_epochs=spec.epochs, start_epoch=self.start_epoch, n_train=len(s.data["x_train"]),
+                        n_val=len(s.data["x_val"]), n_test=len(s.data["x_test"]), device=str(s.device),
+                        task=self.dataset.task, metric_names=list(s.metric_names),
+                        lrs=lr_curve(spec, 1, per="epoch") if spec.epochs <= 10_000 else []))
+        probe = hooks.Probes(self, s)
+        if self.start_epoch == 1:
+            probe.at_init()
+        loop = LoopState(model=module, loss_fn=s.loss_fn, optimizer=s.optimizer, x=s.data["x_train"],
+                         y=s.data["y_train"], batch_size=spec.batch_size, generator=self.generator,
+                         device=s.device, emit=emit, control=self.control,
+                         scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
+                         autocast=s.autocast, scaler=s.scaler, ratio_weights=[w for _, ws in self.layers for w in ws],
+                         global_step=self.global_step, lr_of=lambda: float(s.optimizer.param_groups[0]["lr"]),
+                         memory_format=s.memory_format)
+        epoch = self.start_epoch - 1
+        stopped_early = False
+        for epoch in range(self.start_epoch, spec.epochs + 1):
+            if self.control.pending and self.control.stopped:
+                return self._finish("stopped", epoch - 1)
+            t_epoch = time.perf_counter()
+            out = train_epoch(loop, epoch)
+            self.global_step = loop.global_step
+            if out.nonfinite:
+                return self._diverged(epoch, out)
+            if out.stopped:     # `last` keeps the weights reached mid-epoch; resuming redoes this epoch
+                return self._finish("stopped", epoch - 1)
+            train_loss = out.loss_sum / max(out.samples, 1)
+            lr = float(out.last_lr)
+            val = self._evaluate("val_")
+            row_metrics = {k: val.get(k, math.nan) for k in s.metric_names}
+            val_loss = val.get("val_loss", math.nan)
+            value = val_loss if s.monitor == "val_loss" else (train_loss if s.monitor == "train_loss"
+                                                               else val.get(s.monitor, math.nan))
+            if s.scheduler is not None and not s.per_step:
+                if type(s.scheduler).__name__ == "ReduceLROnPlateau":
+                    if math.isfinite(value):
+                        s.scheduler.step(value)
+                else:
+                    s.scheduler.step()
+            improved = self._track_best(epoch, value, spec.min_delta)
+            seconds = time.perf_counter() - t_epoch - out.paused_s
+            self.train_time += seconds
+            self.train_samples += out.samples
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, **row_metrics, "lr": lr,
+                   "seconds": round(seconds, 4)}
+            self.history.append(row)
+            self.folder.append_metrics(row)
+            patience_left = max(spec.patience - self.bad_epochs, 0) if spec.early_stopping else None
+            gn, ur = grad_norms(self.layers), update_ratios(self.layers, out.before)
+            end = EpochEnd(epoch=epoch, train_loss=train_loss, val_loss=val_loss, metrics=row_metrics, lr=lr,
+                           grad_norms=gn, update_ratios=ur, seconds=seconds, best_epoch=self.best_epoch,
+                           improved=improved, patience_left=patience_left,
+                           samples_per_s=out.samples / max(seconds, 1e-9))
+            emit(end)
+            last_epoch = epoch == spec.epochs or (spec.early_stopping and self.bad_epochs >= spec.patience)
+            probe.at_epoch(end, force=last_epoch)
+            self._maybe_flush(epoch, force=last_epoch)
+            if spec.early_stopping and self.bad_epochs >= spec.patience:
+                stopped_early = True
+                break
+        return self._finish("finished", epoch, stopped_early=stopped_early)
+
+    def _evaluate(self, prefix: str) -> dict[str, float]:
+        s, split = self.setup, prefix.rstrip("_")
+        return evaluate(s.compiled.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"],
+                        self.dataset.task, int(self.dataset.num_classes or 0), s.predict, s.transform,
+                        batch=s.eval_batch, autocast=s.autocast, prefix=prefix)
+
+    def _track_best(self, epoch: int, value: float, min_delta: float) -> bool:
+        if not math.isfinite(value):
+            self.bad_epochs += 1
+            return False
+        b = self.best_value
+        better = b is None or (value > b + min_delta if self.setup.maximize else value < b - min_delta)
+        if better:
+            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.setup.compiled.module.state_dict().items()}
+            self.best_dirty = True
+        else:
+            self.bad_epochs += 1
+        return better
+
+    # ------------------------------------------------------------ checkpoints
+    def _maybe_flush(self, epoch: int, force: bool = False) -> None:
+        if force or time.perf_counter() - self.last_flush >= CHECKPOINT_INTERVAL:
+            self._flush_best()
+            self._save_last(epoch)
+            self.folder.write_json("diagnostics.json", self.diagnostics)
+            self.last_flush = time.perf_counter()
+
+    def _flush_best(self) -> None:
+        if self.best_dirty and self.best_state is not None:
+            self.folder.save_state_dict(self.setup.compiled, self.best_state, "best",
+                                        {"epoch": str(self.best_epoch), "monitor": self.setup.monitor,
+                                         "value": repr(self.best_value)})
+            self.best_dirty = False
+
+    def _save_last(self, epoch: int) -> None:
+        from .setup import rng_state
+        s = self.setup
+        self.folder.save_weights(s.compiled, "last", {"epoch": str(epoch)})
+        state = {"epoch": epoch, "global_step": self.global_step, "best_value": self.best_value,
+                 "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        self.folder.save_state(s.optimizer, s.scheduler, state, rng_state(s.device, self.generator))
+
+    # ------------------------------------------------------------ endings
+    def _result(self, status: str, epochs_run: int, **kw) -> RunResult:
+        spec, s = self.project.training, self.setup
+        last = self.history[-1] if self.history else {}
+        val = {k: v for k, v in last.items() if k.startswith("val_")}
+        return RunResult(status=status, run_dir=str(self.run_dir), epochs_run=epochs_run, total_epochs=spec.epochs,
+                         monitor=s.monitor, best_epoch=self.best_epoch, best_value=self.best_value, val_metrics=val,
+                         seconds=time.perf_counter() - self.t0,
+                         samples_per_s=self.train_samples / self.train_time if self.train_time else 0.0, **kw)
+
+    def _finish(self, status: str, epochs_run: int, stopped_early: bool = False) -> RunResult:
+        spec, s = self.project.training, self.setup
+        restored = None
+        if status == "stopped":
+            self._save_last(epochs_run)
+        if spec.early_stopping and spec.restore_best and self.best_state is not None:
+            if self.best_epoch != epochs_run:
+                s.compiled.module.load_state_dict(self.best_state)
+            restored = self.best_epoch          # the model now holds this epoch's weights
+        self._flush_best()
+        test = self._evaluate("test_")
+        result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
+                              test_metrics=test, message="stopped by the user" if status == "stopped" else "")
+        self.folder.write_json("diagnostics.json", self.diagnostics)
+        self.folder.write_json("result.json", result.to_dict())
+        self.result = result
+        self._emit(Stopped(result) if status == "stopped" else Finished(result))
+        return result
+
+    def _diverged(self, epoch: int, out) -> RunResult:
+        s, spec = self.setup, self.project.training
+        x = out.bad_batch[0]
+        name, what = hooks.nonfinite_layer(self, x)
+        node = self.project.graph.by_name(name) if name else None
+        label = node.label if node is not None else name
+        where = {"weights": f"{label} was the first layer whose weights became non-finite",
+                 "activations": f"{label} was the first layer whose outputs overflowed",
+                 "input": "the input batch itself holds NaN or Inf values",
+                 "loss": "every layer stayed finite: the loss itself overflowed"}[what]
+        lr = float(s.optimizer.param_groups[0]["lr"])
+        message = f"Training diverged in epoch {epoch} (step {self.global_step}): the loss became NaN or Inf; {where}"
+        if what == "input":
+            fix = "clean the data (or set data.options.impute) and standardize the features"
+        else:
+            fix = (f"lower the learning rate (now {lr:g}; try {lr / 10:g}), clip gradients (clip = norm, "
+                   "clip_value = 1), or use a gentler init (auto)")
+            if s.autocast is not None:
+                fix += ", or turn mixed precision off"
+        diag = {"epoch": epoch, "code": "nan", "severity": "error", "layer": name, "message": message, "fix": fix}
+        self.diagnostics.append(diag)
+        self._flush_best()               # the in-memory best is finite; `last` keeps its previous, finite weights
+        result = self._result("failed", epoch - 1, message=message, fix=fix)
+        self.folder.write_json("diagnostics.json", self.diagnostics)
+        self.folder.write_json("result.json", result.to_dict())
+        self.result = result
+        hooks.emit_nonfinite(self, epoch, name, message, fix)
+        self._emit(Failed(message, fix, result, layer=name))
+        return result
+
+    def _crashed(self, message: str, fix: str) -> RunResult:
+        self._flush_best()
+        result = self._result("failed", len(self.history), message=message, fix=fix)
+        self.folder.write_json("result.json", result.to_dict())
+        self.result = result
+        self._emit(Failed(message, fix, result))
+        return result
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, fix: str = "", problems=None):
+        super().__init__(message)
+        self.message, self.fix, self.problems = message, fix, list(problems or [])

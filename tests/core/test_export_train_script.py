@@ -1,0 +1,105 @@
+"""The standalone training script: runs where LayerLab cannot be imported, reproduces LayerLab's
+run (same data, preprocessing, init, optimizer, schedule: same validation metrics), and trains
+with DistributedDataParallel under torch.distributed.run."""
+import csv
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from layerlab.core.compiler import compile_graph
+from layerlab.core.data import load as load_data
+from layerlab.core.export import export, standalone
+from layerlab.core.export.source import import_generated
+from layerlab.core.project import load_project
+from layerlab.core.resources import template_path
+from layerlab.core.specs import DataSpec
+from layerlab.core.weights import load_weights
+
+
+def _metrics(path):
+    return list(csv.DictReader(open(path)))
+
+
+def test_script_reproduces_the_layerlab_run_without_layerlab(tmp_path):
+    from layerlab.core.train import Trainer
+
+    project = load_project(template_path("mlp"))
+    project.training.schedule = "cosine"           # a per-step schedule, and early stopping armed
+    project.training.early_stopping = True
+    script = export(project, None, "train-script", tmp_path / "train_spiral.py")[0]
+    text = script.read_text()
+    assert "import layerlab" not in text and "from layerlab" not in text and "from ." not in text
+    out = subprocess.run(standalone.script_command(script, "--epochs", "2", "--out", str(tmp_path / "run")),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    project.training.epochs = 2
+    want = Trainer(project, run_dir=tmp_path / "layerlab").fit()
+    got_rows, want_rows = _metrics(tmp_path / "run" / "metrics.csv"), _metrics(tmp_path / "layerlab" / "metrics.csv")
+    assert len(got_rows) == len(want_rows) == 2
+    for g, w in zip(got_rows, want_rows):
+        for key in ("val_loss", "val_accuracy", "val_f1", "lr"):
+            assert abs(float(g[key]) - float(w[key])) < 1e-6, (key, g, w)
+        assert abs(float(g["train_loss"]) - float(w["train_loss"])) < 1e-5
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["world_size"] == 1 and result["status"] == "finished"
+    assert abs(result["test_metrics"]["test_loss"] - want.test_metrics["test_loss"]) < 1e-6
+    # its weights are keyed by node id: LayerLab loads them
+    c = compile_graph(project.graph)
+    load_weights(c.module, c.node_of_module, tmp_path / "run" / "last.safetensors")
+    pre = json.loads((tmp_path / "run" / "preprocessing.json").read_text())
+    assert pre["kind"] == "standardize"
+
+
+def test_script_trains_with_ddp_under_torchrun(tmp_path):
+    project = load_project(template_path("mlp"))
+    script = export(project, None, "train-script", tmp_path / "train_spiral.py")[0]
+    python = standalone.launcher(tmp_path)               # workers start without LayerLab too
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "--no-python",
+           str(python), str(script), "--epochs", "3", "--out", str(tmp_path / "run")]
+    out = standalone.run_group(cmd, timeout=240, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["world_size"] == 2 and result["status"] == "finished" and result["epochs_run"] == 3
+    rows = _metrics(tmp_path / "run" / "metrics.csv")
+    assert len(rows) == 3 and float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert out.stdout.count("finished:") == 1           # rank 0 alone reports and writes
+
+
+@pytest.mark.parametrize("spec", [
+    {"dataset": "digits"},
+    {"dataset": "iris", "preprocessing": "pca_whiten"},
+    {"dataset": "diabetes", "preprocessing": "minmax"},
+    {"dataset": "moons", "options": {"n_samples": 200, "noise": 0.3}, "seed": 3},
+    {"dataset": "reverse", "options": {"n_samples": 300, "seq_len": 5}},
+    {"dataset": "csv", "path": "table.csv", "target": "kind"},
+    {"dataset": "npz", "path": "arrays.npz", "preprocessing": "center"},
+], ids=lambda s: s["dataset"])
+def test_script_data_equals_layerlab_data(spec, tmp_path):
+    """The copied data code gives LayerLab's splits and preprocessing exactly."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "table.csv").write_text("a,b,color,kind\n" + "\n".join(
+        f"{rng.normal():.4f},{rng.integers(0, 9)},{['red', 'blue', 'green'][i % 3]},{['x', 'y'][i % 2]}"
+        for i in range(60)) + "\n")
+    np.savez(tmp_path / "arrays.npz", X=rng.normal(size=(80, 3, 4)).astype(np.float32), y=rng.integers(0, 3, 80))
+    project = load_project(template_path("mlp"))
+    project.data = DataSpec(**spec)
+    script = export(project, None, "train-script", tmp_path / "train.py", base_dir=tmp_path)[0]
+    gen = import_generated(script)
+    got = gen._finish(SimpleNamespace(**gen.DATA), gen.load_raw(gen.DATA_PATHS))
+    want = load_data(project.data, tmp_path)
+    for key in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert torch.equal(getattr(got, key), getattr(want, key)), key
+    assert got.preprocessor.to_dict() == want.preprocessor.to_dict()
+
+
+def test_text_script_ships_its_corpus(tmp_path):
+    paths = export(load_project(template_path("tiny_transformer")), None, "train-script", tmp_path / "t.py")
+    assert [p.name for p in paths] == ["t.py", "corpus.txt"]
+    gen = import_generated(paths[0])
+    raw = gen.load_raw(gen.DATA_PATHS)
+    assert raw.x.shape[1] == 32 and raw.x.dtype == np.int64
