@@ -99,7 +99,8 @@ def load_project(path: str | os.PathLike) -> Project:
     try:
         return Project.from_dict(doc)
     except ProjectError as e:
-        raise ProjectError(f"{p}: {e}") from None
+        # one line, even when the file's own text (a key, a name) holds line breaks
+        raise ProjectError(f"{p}: " + " ".join(str(e).splitlines())) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

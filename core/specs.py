@@ -157,7 +157,8 @@ def spec_from_dict(cls, data: Any, where: str):
     values = {}
     for key, value in data.items():
         if key not in fields:
-            raise SpecError(f"{where}.{key} is not a known setting (known: {', '.join(fields)})")
+            shown = key if key.isidentifier() else repr(key)
+            raise SpecError(f"{where}.{shown} is not a known setting (known: {', '.join(fields)})")
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)

@@ -58,6 +58,7 @@ def _load_never_crashes(tmp_path, text: str):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.lists(st.integers(0, 50), min_size=1, max_size=5), value=json_values)
 @example(path=[24, 0, 0, 0], value=[])  # found by this fuzzer: a list as an edge's src crashed the loader
+@example(path=[0], value={"\n": 0})  # found by this fuzzer: a key with a line break made a 2-line error
 def test_fuzz_structured_mutations_of_a_real_project(tmp_path, path, value):
     doc = _mutate(json.loads(json.dumps(TEMPLATE)), path, value)
     _load_never_crashes(tmp_path, json.dumps(doc, allow_nan=True))
