@@ -103,7 +103,8 @@ class Probes:
         spec, d, epoch = self.t.project.training, self.diagnosis, end.epoch
 
         def work():
-            found = list(d.diagnose_gradients(end.grad_norms, end.update_ratios))
+            # the LR lets a schedule that has annealed the LR (cosine tail) pass as intended, not "too low"
+            found = list(d.diagnose_gradients(end.grad_norms, end.update_ratios, lr=end.lr, base_lr=spec.lr))
             found += d.diagnose_history(self.t.history, self.expected)
             if spec.probe_every and epoch % spec.probe_every == 0 and len(self.batch):
                 found += d.diagnose_probes(self._snapshot(epoch, end.grad_norms, end.update_ratios),
