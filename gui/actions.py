@@ -54,6 +54,8 @@ def build(win) -> SimpleNamespace:
     a.open = _action(win, "&Open…", files.open, Key.Open, "⇪", "Open a project", "actionOpen")
     a.save = _action(win, "&Save", files.save, Key.Save, "⤓", "Save the project", "actionSave")
     a.save_as = _action(win, "Save &As…", files.save_as, Key.SaveAs, None, "Save under a new name", "actionSaveAs")
+    a.export = _action(win, "&Export…", win.export, "Ctrl+E", None,
+                       "Export the trained network: ONNX, torch.export, PyTorch source, model card…", "actionExport")
     a.quit = _action(win, "&Quit", win.close, Key.Quit, name="actionQuit")
 
     a.undo = stack.createUndoAction(win, "&Undo")
@@ -102,6 +104,8 @@ def build(win) -> SimpleNamespace:
     _toolbar(win, a)
     win.scene.selectionChanged.connect(partial(_update_enabled, win, a))
     _update_enabled(win, a)
+    win.document.analyzed.connect(partial(_update_export, a))   # export needs a valid graph
+    _update_export(a, win.document.analysis)
     return a
 
 
@@ -123,6 +127,7 @@ def _menus(win, a) -> None:
     m.addSeparator()
     m.addAction(a.save)
     m.addAction(a.save_as)
+    m.addAction(a.export)
     m.addSeparator()
     m.addAction(a.quit)
 
@@ -185,3 +190,10 @@ def _update_enabled(win, a) -> None:
     for act in (a.cut, a.copy, a.duplicate):
         act.setEnabled(has_nodes)
     a.delete.setEnabled(has_any)
+
+
+def _update_export(a, analysis) -> None:
+    try:
+        a.export.setEnabled(analysis.ok)
+    except RuntimeError:  # action deleted at shutdown
+        pass

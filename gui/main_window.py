@@ -118,6 +118,11 @@ class MainWindow(QMainWindow):
         title = "Problems" if a.errors else "Warnings"
         QMessageBox.warning(self, f"Validate: {title}", f"{len(a.problems)} problem(s):\n\n{lines}")
 
+    def export(self):
+        """File ▸ Export…: the export dialog (it refuses while the graph has errors)."""
+        from .export_dialog import open_export_dialog
+        return open_export_dialog(self)
+
     # ------------------------------------------------------------ layout persistence + closing
     def _restore_layout(self) -> None:
         s = QSettings()
