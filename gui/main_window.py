@@ -2,6 +2,7 @@
 menus, tool bar and a status bar that counts problems or shows the parameter count."""
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
 
@@ -63,6 +64,12 @@ class MainWindow(QMainWindow):
             self._restore_layout()
         self._show_analysis(self.document.analysis)
         self._update_title()
+        from . import gc_guard
+        from PySide6.QtWidgets import QApplication
+        gc_guard.install(QApplication.instance())  # worker threads must never collect Qt objects
+        # set-up docks, dashboard and Train actions; heavy imports load in the background after show
+        from .training import install_training_ui
+        install_training_ui(self)
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -97,6 +104,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Refused: {message}", 8000)
 
     def _update_title(self, *_) -> None:
+        if not shiboken6.isValid(self):  # the undo stack's cleanChanged can fire while the window is destroyed
+            return
         self.setWindowTitle(f"{self.document.title}[*] — LayerLab")
         self.setWindowModified(self.document.dirty)
 

@@ -1,0 +1,84 @@
+"""Diagnostics panel: what the engine's diagnostics found, in plain words, each with its fix;
+plus the run's state in one line (a failure with its cause, early stopping, restored weights)."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem
+
+from .cards import Card
+from .curves import patience_text
+
+ICON = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
+ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class DiagnosticsCard(Card):
+    def __init__(self, parent=None):
+        super().__init__("Diagnostics", "diagnosticsPanel", parent)
+        self.state = QLabel(objectName="runState")
+        self.state.setWordWrap(True)
+        self.state.setTextFormat(Qt.TextFormat.RichText)
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.addWidget(self.state)
+        self.tree = QTreeWidget(objectName="diagnosticsList")
+        self.tree.setHeaderLabels(["", "epoch", "layer", "finding", "fix"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        h = self.tree.header()
+        for col in (0, 1, 2):
+            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        h.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.body.addWidget(self.tree, 1)
+        self._store = None
+        self._shown = None
+
+    def refresh(self, store) -> None:
+        self._store = store
+        self.state.setText(self._state_text(store))
+        key = (id(store), tuple(store.diagnoses))
+        if key == self._shown:
+            return
+        self._shown = key
+        self.tree.clear()
+        items = sorted(store.diagnoses.values(), key=lambda ed: (ORDER.get(getattr(ed[1], "severity", ""), 3), ed[0]))
+        for epoch, d in items:
+            sev = getattr(d, "severity", "info")
+            it = QTreeWidgetItem([ICON.get(sev, "•"), "init" if epoch == 0 else str(epoch),
+                                  getattr(d, "layer", None) or "—", getattr(d, "message", str(d)),
+                                  getattr(d, "fix", "")])
+            it.setToolTip(3, getattr(d, "message", str(d)))
+            it.setToolTip(4, getattr(d, "fix", ""))
+            self.tree.addTopLevelItem(it)
+        self.title.setText(f"Diagnostics ({len(items)})" if items else "Diagnostics")
+
+    @staticmethod
+    def _state_text(store) -> str:
+        e = html.escape
+        if store.status == "failed" and store.failure:
+            msg, fix = store.failure
+            text = f"<b style='color:#ff8a8a'>Failed:</b> {e(msg)}"
+            if fix:
+                text += f"<br><b>Fix:</b> {e(fix)}"
+            return text
+        parts = [f"<b>{store.status.capitalize()}</b>"]
+        if store.result is not None and store.result.test_metrics:
+            tm = store.result.test_metrics
+            parts.append("test " + ", ".join(f"{k.removeprefix('test_')} {v:.4g}" for k, v in tm.items()))
+        extra = patience_text(store)
+        if extra:
+            parts.append(e(extra))
+        if not store.diagnoses and store.status in ("finished", "stopped"):
+            parts.append("no problems found")
+        return " · ".join(parts)
+
+    def table(self):
+        st = self._store
+        if st is None:
+            return [], []
+        return (["epoch", "severity", "code", "layer", "message", "fix"],
+                [[ep, getattr(d, "severity", ""), getattr(d, "code", ""), getattr(d, "layer", "") or "",
+                  getattr(d, "message", str(d)), getattr(d, "fix", "")] for ep, d in st.diagnoses.values()])

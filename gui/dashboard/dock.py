@@ -1,0 +1,243 @@
+"""The `trainingDashboard` dock: live curves, layer statistics, inspection views, diagnostics,
+run history and the init explorer, in tabs.
+
+While a run trains, a ≤ 30 Hz timer redraws one slice at a time (one card's refresh or its
+repaint), only for cards on screen (a hidden tab catches up when shown), each card at most every
+`min_interval` s, within a CPU budget, and while the trainer waits (gui_turn). Inspection views
+recompute as jobs every few seconds while training, and once more when the run ends.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from .curves import LossCard, MetricCard
+from .diagnostics import DiagnosticsCard
+from .histograms import HistogramCard
+from .history import HistoryCard
+from .init_explorer import InitExplorer
+from .inspect_views import BoundaryCard, ConfusionCard, FeatureMapsCard
+from .layers import GradientsCard
+from .saliency_view import SaliencyCard
+
+INSPECT_EVERY_S = 2.0
+REDRAW_MS = 34          # ≤ 30 redraw slices a second
+INSPECT_BUDGET = 0.02   # share of the training thread's time inspection jobs may take
+GUI_BUDGET = 0.03       # share of one core the dashboard may use for redraws while a run trains
+
+
+class TrainingDashboard(QWidget):
+    """The content of the `trainingDashboard` dock (the dock itself exists from start-up so the
+    saved window layout can place it; this widget is built once the heavy imports are in)."""
+
+    def __init__(self, controller, ctx, parent=None):
+        super().__init__(parent)
+        self.setObjectName("dashboardContent")
+        self.controller = controller
+        self.store = None
+        request = self._request
+        self.loss = LossCard()
+        self.metric_card = MetricCard()
+        self.gradients = GradientsCard()
+        self.activations = HistogramCard(weights=False)
+        self.weights = HistogramCard(weights=True)
+        self.diagnostics = DiagnosticsCard()
+        self.saliency = SaliencyCard(request)
+        self.features = FeatureMapsCard(request)
+        self.boundary = BoundaryCard(request)
+        self.confusion = ConfusionCard(request)
+        self.history = HistoryCard()
+        self.init_explorer = InitExplorer(ctx)
+
+        self.inspect_tabs = QTabWidget(objectName="inspectTabs")
+        self.inspect_tabs.setDocumentMode(True)
+        for card, label in ((self.saliency, "Saliency"), (self.features, "Feature maps"),
+                            (self.boundary, "Boundary"), (self.confusion, "Confusion")):
+            self.inspect_tabs.addTab(card, label)
+        self.inspect_tabs.currentChanged.connect(lambda _i: self._inspect(force=True))
+
+        # splitters, not a grid: each row gets its own proportions and the user can drag them
+        top = QSplitter(Qt.Orientation.Horizontal)
+        for card in (self.loss, self.metric_card, self.gradients):
+            top.addWidget(card)
+        for i, f in enumerate((4, 3, 3)):
+            top.setStretchFactor(i, f)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.activations)
+        bottom.addWidget(self.inspect_tabs)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        live = QSplitter(Qt.Orientation.Vertical)
+        live.addWidget(top)
+        live.addWidget(bottom)
+        for sp in (top, bottom, live):
+            sp.setChildrenCollapsible(False)
+            sp.setHandleWidth(6)
+
+        layers = QSplitter(Qt.Orientation.Horizontal)
+        layers.addWidget(self.weights)
+        layers.addWidget(self.diagnostics)
+
+        self.tabs = QTabWidget(objectName="dashboardTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(live, "Live")
+        self.tabs.addTab(layers, "Weights && diagnostics")
+        self.tabs.addTab(self.history, "Runs")
+        self.tabs.addTab(self.init_explorer, "Init explorer")
+        self.tabs.currentChanged.connect(lambda _i: self.redraw())
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.tabs)
+
+        self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics]
+        self.inspectors = {c.key(): c for c in (self.saliency, self.features, self.boundary, self.confusion)}
+        self._drawn: dict[int, tuple] = {}   # id(card) -> (version drawn, when)
+        self._last_inspect = 0.0
+        self._cpu_mark = None
+        self._duty = 0.0
+        self._job = None
+        self._job_cost = 0.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._work)
+        self._inspected_epoch = -1
+        controller.run_started.connect(self.follow)
+        controller.tick.connect(self.on_tick)
+        controller.job_done.connect(self.on_job)
+        controller.job_cost.connect(lambda s: setattr(self, "_job_cost", 0.5 * self._job_cost + 0.5 * s))
+        controller.run_ended.connect(self.on_run_ended)
+
+    # ------------------------------------------------------------ following a run
+    def follow(self, store) -> None:
+        self.store = store
+        self._set_live(True)
+        self._drawn.clear()
+        self._job = None
+        self._inspected_epoch = -1
+        self.redraw(force=True)
+        self._timer.start()
+
+    def on_tick(self, store) -> None:
+        if store is not self.store:
+            self.follow(store)
+        if not self._timer.isActive():
+            if store.status == "running":   # started, or resumed after a pause
+                self._set_live(True)
+            self._timer.start()
+        self._inspect()
+
+    def redraw(self, force: bool = False) -> None:
+        """Bring every visible card up to date now (no run going on, a tab shown, a run ended)."""
+        st = self.store
+        if st is None:
+            return
+        if st.status == "running" and not force:
+            self._timer.start()          # while training the timer does it, in slices
+            return
+        self._job = None
+        now = time.monotonic()
+        for card in self.cards:
+            if card.isVisible():
+                card.refresh(st)
+                self._drawn[id(card)] = (st.version if card.per_step else st.epoch_version, now)
+        self._tab_text()
+
+    def _work(self) -> None:
+        """One slice of redrawing per timer tick while a run is active. A slice is a card's
+        refresh (or a part of it) or its repaint, done while the trainer waits (gui_turn), so
+        the GUI thread never blocks for long and never fights the trainer for the GIL."""
+        st = self.store
+        if st is None or st.status != "running":   # paused or ended: everything, at once
+            self._timer.stop()
+            self._set_live(False)
+            if st is not None:
+                self.redraw(force=True)
+            return
+        now = time.monotonic()
+        if self._job is None:
+            if not self._within_budget(now):
+                return
+            due = []
+            for card in self.cards:
+                if not card.isVisible():   # hidden tab: catches up when it is shown
+                    continue
+                version = st.version if card.per_step else st.epoch_version
+                drawn, when = self._drawn.get(id(card), (None, 0.0))
+                if drawn != version and now - when >= card.min_interval:
+                    due.append((when, id(card), card, version))
+            if not due:
+                return
+            _, _, card, version = min(due)     # the longest-waiting card
+            self._job = [card, version, False]
+        card, version, painting = self._job
+        with self.controller.gui_turn():
+            if not painting:
+                self._job[2] = card.step(st)
+            else:
+                QCoreApplication.sendPostedEvents()
+                card.repaint()
+                self._drawn[id(card)] = (version, now)
+                self._job = None
+        self._tab_text()
+
+    def _set_live(self, live: bool) -> None:
+        for card in self.cards:
+            card.set_live(live)
+
+    def _tab_text(self) -> None:
+        n = len(self.store.diagnoses) if self.store is not None else 0
+        text = f"Weights && diagnostics ({n})" if n else "Weights && diagnostics"
+        if self.tabs.tabText(1) != text:
+            self.tabs.setTabText(1, text)
+
+    def _within_budget(self, now: float) -> bool:
+        """Keep this thread's CPU share under GUI_BUDGET while training. Every repaint holds the
+        GIL the training thread needs (and hands it back and forth on each Qt call), so a
+        dashboard that redraws whenever it likes can halve the training speed."""
+        cpu = time.thread_time()
+        last = self._cpu_mark
+        self._cpu_mark = (now, cpu)
+        if last is None or now <= last[0]:
+            return True
+        duty = (cpu - last[1]) / (now - last[0])
+        self._duty = 0.7 * self._duty + 0.3 * duty
+        return self._duty <= GUI_BUDGET
+
+    def current_inspector(self):
+        w = self.inspect_tabs.currentWidget()
+        return w if w.isVisible() else None
+
+    def _inspect(self, force: bool = False) -> None:
+        page = self.current_inspector()
+        st = self.store
+        if page is None or st is None or st.status not in ("running", "paused", "finished", "stopped"):
+            return
+        now = time.monotonic()
+        fresh = st.epoch_version != self._inspected_epoch
+        # a job runs in the training thread: keep it to ~2% of the run (a 50 ms saliency: every 2.5 s)
+        wait = max(INSPECT_EVERY_S, self._job_cost / INSPECT_BUDGET) if st.active else 0.0
+        if force or (fresh and now - self._last_inspect >= wait):
+            if page.update_now():
+                self._last_inspect = now
+                self._inspected_epoch = st.epoch_version
+
+    def on_job(self, key: str, value, error: str) -> None:
+        page = self.inspectors.get(key)
+        if page is not None:
+            page.show_result(value, error)
+
+    def on_run_ended(self, store) -> None:
+        self._set_live(False)
+        if store.status == "failed":   # the cause and the fix are in the diagnostics panel
+            self.tabs.setCurrentIndex(1)
+        self.redraw(force=True)
+        if store.status in ("finished", "stopped"):
+            self._inspect(force=True)
+        self.history.stale = True
+        if self.history.isVisible():
+            self.history.reload()
+
+    def _request(self, key: str, fn) -> bool:
+        return self.controller.submit(key, fn)

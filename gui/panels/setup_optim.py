@@ -1,0 +1,131 @@
+"""Loss, optimizer and LR schedule, with a plot previewing the schedule over the planned
+epochs (core.train.optim.lr_curve: the same torch scheduler the run will use). Fields that do
+not apply to the current choice are hidden rather than disabled: fewer things to read."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QGroupBox
+
+from ...core.specs import LOSSES, OPTIMIZERS, SCHEDULES
+from .setup_base import Binder, dim_label, form, scroll_panel
+from .setup_checks import ChecksBox
+
+LOSS_LABELS = {"cross_entropy": "cross-entropy", "bce_logits": "BCE with logits", "hinge": "multi-class hinge",
+               "mse": "MSE", "mae": "MAE", "huber": "Huber"}
+OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "SGD + Nesterov", "rmsprop": "RMSProp",
+              "adam": "Adam", "adamw": "AdamW"}
+SCHED_LABELS = {"warmup_cosine": "linear warm-up, then cosine", "cosine_restarts": "cosine with warm restarts",
+                "one_cycle": "one-cycle", "plateau": "reduce on plateau"}
+MAX_PREVIEW_POINTS = 4000
+
+
+class OptimPanel(QObject):
+    def __init__(self, ctx):
+        super().__init__(ctx)   # dies with the window: no timer of a closed window fires later
+        self.ctx = ctx
+        self.widget, lay = scroll_panel("setupOptim")
+        self.binder = b = Binder(ctx, self.widget)
+        self.checks = ChecksBox(ctx, "optim")
+        lay.addWidget(self.checks)
+
+        box = QGroupBox("Loss")
+        self.loss_form = f = form()
+        box.setLayout(f)
+        f.addRow("Loss", b.combo("training", "loss", LOSSES, LOSS_LABELS))
+        self.smoothing = b.float_spin("training", "label_smoothing", 0.0, 0.99, step=0.05)
+        f.addRow("Label smoothing", self.smoothing)
+        self.delta = b.float_spin("training", "huber_delta", 1e-6, 1e6)
+        f.addRow("Huber δ", self.delta)
+        lay.addWidget(box)
+
+        box = QGroupBox("Optimizer")
+        self.opt_form = f = form()
+        box.setLayout(f)
+        f.addRow("Optimizer", b.combo("training", "optimizer", OPTIMIZERS, OPT_LABELS))
+        f.addRow("Learning rate", b.float_spin("training", "lr", 1e-8, 1e3))
+        self.momentum = b.float_spin("training", "momentum", 0.0, 0.999, step=0.01)
+        f.addRow("Momentum", self.momentum)
+        self.beta1 = b.float_spin("training", "beta1", 0.0, 0.9999, step=0.01)
+        f.addRow("β₁", self.beta1)
+        self.beta2 = b.float_spin("training", "beta2", 0.0, 0.99999, step=0.001)
+        f.addRow("β₂", self.beta2)
+        lay.addWidget(box)
+
+        box = QGroupBox("Schedule")
+        self.sched_form = f = form()
+        box.setLayout(f)
+        f.addRow("Schedule", b.combo("training", "schedule", SCHEDULES, SCHED_LABELS))
+        self.sched_rows = {
+            "step_size": (b.int_spin("training", "step_size", 1, 100000), "Every (epochs)", {"step"}),
+            "gamma": (b.float_spin("training", "gamma", 1e-6, 1.0, step=0.05), "Decay factor γ",
+                      {"step", "exponential", "plateau"}),
+            "warmup_epochs": (b.int_spin("training", "warmup_epochs", 0, 100000), "Warm-up epochs", {"warmup_cosine"}),
+            "restart_epochs": (b.int_spin("training", "restart_epochs", 1, 100000), "First cycle (epochs)",
+                               {"cosine_restarts"}),
+            "restart_mult": (b.int_spin("training", "restart_mult", 1, 100), "Cycle growth ×", {"cosine_restarts"}),
+            "plateau_patience": (b.int_spin("training", "plateau_patience", 0, 100000), "Patience (epochs)",
+                                 {"plateau"}),
+            "min_lr": (b.float_spin("training", "min_lr", 0.0, 1e3), "Minimum LR",
+                       {"cosine", "warmup_cosine", "cosine_restarts", "plateau"}),
+        }
+        for w, label, _ in self.sched_rows.values():
+            f.addRow(label, w)
+        lay.addWidget(box)
+
+        self.preview = pg.PlotWidget(objectName="lrPreview")
+        self.preview.setMenuEnabled(False)
+        self.preview.setMinimumHeight(150)
+        self.preview.setLabel("bottom", "epoch")
+        self.preview.setLabel("left", "learning rate")
+        self.preview.showGrid(x=True, y=True, alpha=0.2)
+        self.preview.setMouseEnabled(x=False, y=False)
+        self.curve = self.preview.plot(pen=pg.mkPen("#4c8dff", width=2))
+        lay.addWidget(self.preview, 1)
+        self.note = dim_label()
+        lay.addWidget(self.note)
+
+        self._later = QTimer(self, singleShot=True, interval=30)  # typing in a spin box redraws once
+        self._later.timeout.connect(self.refresh)
+        ctx.notifier.changed.connect(self._changed)
+        ctx.replaced.connect(self._changed)
+        ctx.dataset_changed.connect(lambda _ds: self._later.start())
+        self.refresh()
+
+    def _changed(self, *_args) -> None:
+        self.sync_rows()          # at once: the form must not show stale fields
+        self._later.start()       # the plot: once per burst of edits
+
+    def sync_rows(self) -> None:
+        t = self.ctx.project.training
+        self.loss_form.setRowVisible(self.smoothing, t.loss == "cross_entropy")
+        self.loss_form.setRowVisible(self.delta, t.loss == "huber")
+        self.opt_form.setRowVisible(self.momentum, t.optimizer in ("momentum", "nesterov"))
+        adam = t.optimizer in ("adam", "adamw")
+        self.opt_form.setRowVisible(self.beta1, adam)
+        self.opt_form.setRowVisible(self.beta2, adam)
+        for w, _label, used in self.sched_rows.values():
+            self.sched_form.setRowVisible(w, t.schedule in used)
+
+    def refresh(self) -> None:
+        from ...core.train.optim import lr_curve
+        self.sync_rows()
+        t = self.ctx.project.training
+        spe = self.ctx.steps_per_epoch()
+        try:
+            lrs = np.asarray(lr_curve(t, spe), dtype=float)
+        except Exception as e:  # an invalid value mid-edit: say so instead of drawing nonsense
+            self.curve.setData([], [])
+            self.note.setText(f"No preview: {e}")
+            return
+        x = np.arange(len(lrs)) / spe
+        if len(lrs) > MAX_PREVIEW_POINTS:   # the preview is 200 px wide: a few thousand points is plenty
+            k = -(-len(lrs) // MAX_PREVIEW_POINTS)
+            x, lrs = x[::k], lrs[::k]
+        self.curve.setData(x, lrs)
+        self.preview.setXRange(0, max(1, t.epochs), padding=0.02)
+        self.note.setText(f"{t.epochs} epochs × {spe} steps; plateau follows the validation metric, so its "
+                          "preview is flat" if t.schedule == "plateau" else
+                          f"{t.epochs} epochs × {spe} steps per epoch; peak {lrs.max():.3g}, last {lrs[-1]:.3g}"
+                          if len(lrs) else "")

@@ -1,0 +1,368 @@
+"""`install_training_ui(window)`: the set-up docks, the training dashboard, the Train menu and
+tool-bar actions, and the wiring between them and the builder's document.
+
+What it needs from the window: `window.document` (gui.document.Document: `.project`, `.path`,
+`.undo_stack`, `.push`, signals `graph_replaced` and `analyzed`), a QMainWindow with a status bar;
+optionally a QToolBar named `mainToolBar` (else one is added). Nothing of the builder is edited.
+
+Start-up stays fast: the docks, menu and actions exist at once (so the saved layout places
+them), while numpy, pyqtgraph and torch import in a background thread; the panels and the
+dashboard are built when that finishes (`ready`), and a Train pressed before then waits for it.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRectF, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPolygonF
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolBar,
+                               QToolButton)
+
+from .status import RunProgress
+
+DASHBOARD_SHARE = 0.55  # of the window height, the first time a run starts
+WARM_UP_DELAY_MS = 300   # after the window is shown
+STATUS_EVERY_S = 0.5      # QProgressBar repaints synchronously on every visible change
+SIDE_WIDTH = 440        # the set-up forms, and six unclipped dock tab titles, need this much
+HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.trainer",
+         "layerlab.core.train.preflight", "layerlab.core.train.saliency", "layerlab.core.train.inspect",
+         "captum.attr")   # saliency imports Captum on first use: seconds, not in the middle of a run
+
+
+def _warm_imports(done) -> None:
+    import importlib
+    error = ""
+    for name in HEAVY:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # reported when the panels are built; never kills the thread silently
+            error = f"{name}: {e}"
+    try:
+        done(error)
+    except RuntimeError:  # the window closed before the imports finished: nothing left to build
+        pass
+
+
+def shape_icon(shape: str, size: int = 18) -> QIcon:
+    """Drawn, not a font glyph: ⏸ and ■ are missing from many fonts and render as boxes."""
+    pm = QPixmap(size * 2, size * 2)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    s = size * 2
+    if shape == "play":
+        p.setBrush(QColor("#22c55e"))
+        p.drawPolygon(QPolygonF([QPointF(s * 0.28, s * 0.2), QPointF(s * 0.82, s * 0.5), QPointF(s * 0.28, s * 0.8)]))
+    elif shape == "pause":
+        p.setBrush(QColor("#e3e5e8"))
+        p.drawRoundedRect(QRectF(s * 0.26, s * 0.22, s * 0.16, s * 0.56), 2, 2)
+        p.drawRoundedRect(QRectF(s * 0.58, s * 0.22, s * 0.16, s * 0.56), 2, 2)
+    else:
+        p.setBrush(QColor("#ef4444"))
+        p.drawRoundedRect(QRectF(s * 0.25, s * 0.25, s * 0.5, s * 0.5), 3, 3)
+    p.end()
+    pm.setDevicePixelRatio(2.0)
+    return QIcon(pm)
+
+
+def show_failure(parent, message: str, fix: str, details: str) -> None:
+    """A modal dialog with the cause (tests patch QMessageBox.critical to record instead)."""
+    text = message + (f"\n\nFix: {fix}" if fix else "")
+    if details:
+        tail = "\n".join(details.strip().splitlines()[-8:])
+        text += f"\n\n{tail}"
+    QMessageBox.critical(parent, "Training failed", text)
+
+
+class TrainingUI(QObject):
+    ready = Signal()            # panels and dashboard built
+    _imported = Signal(str)     # from the import thread: "" or the import error
+
+    def __init__(self, window: QMainWindow):
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        self.runs_root_override: Path | None = None
+        self.is_ready = False
+        self.import_error = ""
+        self._pending_train = False
+        self.controller = self.ctx = self.dashboard = None
+        self.panels: list = []
+        self.docks: dict[str, QDockWidget] = {}
+        # short titles: six tabs share the right-hand column with the builder's inspector
+        for key, title in (("Data", "Data"), ("Init", "Init"), ("Regularization", "Regularize"),
+                           ("Optim", "Optimizer"), ("Training", "Training")):
+            self.docks[key] = self._dock(title, f"setup{key}Dock", Qt.DockWidgetArea.RightDockWidgetArea)
+        anchor = getattr(window, "inspector_dock", None)
+        first = anchor if isinstance(anchor, QDockWidget) else None
+        for dock in self.docks.values():
+            if first is None:
+                first = dock
+            else:
+                window.tabifyDockWidget(first, dock)
+        if first is not None:
+            first.raise_()
+            window.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        self._side_anchor = first
+        self.dashboard_dock = self._dock("Training", "trainingDashboard", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.dashboard_dock.hide()    # appears with the first run (or Train ▸ Training dashboard)
+        self._sized = False
+        self.progress = RunProgress()
+        window.statusBar().addPermanentWidget(self.progress)
+        self._actions()
+        window.installEventFilter(self)
+        self._layout_restored = self._restore_layout()
+        self._imported.connect(self._build)
+        self._warming = False
+        if window.isVisible():
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Import the heavy modules in a thread, once, after the window is on screen (importing
+        torch holds the GIL for seconds: not while the window is being shown)."""
+        if self._warming:
+            return
+        self._warming = True
+        threading.Thread(target=_warm_imports, args=(self._imported.emit,), name="layerlab-imports",
+                         daemon=True).start()
+
+    def _build(self, error: str) -> None:
+        """Runs in the GUI thread once the heavy modules are imported."""
+        self.import_error = error
+        from ..dashboard.dock import TrainingDashboard
+        from ..panels.setup_base import SetupContext
+        from ..panels.setup_data import DataPanel
+        from ..panels.setup_init import InitPanel
+        from ..panels.setup_optim import OptimPanel
+        from ..panels.setup_regularization import RegularizationPanel
+        from ..panels.setup_training import TrainingPanel
+        from .controller import TrainingController
+
+        doc = self.document
+        self.ctx = SetupContext(lambda: doc.project, doc.push, self.base_dir, doc.undo_stack, self)
+        self.controller = TrainingController(self)
+        self.data_panel = DataPanel(self.ctx)
+        self.init_panel = InitPanel(self.ctx)
+        self.reg_panel = RegularizationPanel(self.ctx)
+        self.optim_panel = OptimPanel(self.ctx)
+        self.training_panel = TrainingPanel(self.ctx)
+        self.panels = [self.data_panel, self.init_panel, self.reg_panel, self.optim_panel, self.training_panel]
+        for dock, panel in zip(self.docks.values(), self.panels):
+            dock.setWidget(panel.widget)
+        self.dashboard = TrainingDashboard(self.controller, self.ctx)
+        self.dashboard_dock.setWidget(self.dashboard)
+
+        self.controller.tick.connect(self._tick)
+        self._last_status = 0.0
+        self.controller.status_changed.connect(self._status_changed)
+        self.controller.run_ended.connect(self.progress.show_store)
+        self.controller.failed.connect(lambda m, f, d: show_failure(self.window, m, f, d))
+        self.init_panel.explore.connect(self.open_init_explorer)
+        self._checks = QTimer(self, singleShot=True, interval=300)   # a burst of edits: one check
+        self._checks.timeout.connect(self.refresh_checks)
+        self.ctx.notifier.changed.connect(lambda *_: self._checks.start())
+        self.ctx.dataset_changed.connect(lambda _ds: self._checks.start())
+        doc.analyzed.connect(self._graph_edited)
+        doc.graph_replaced.connect(lambda _g: self._project_replaced())
+        self.is_ready = True
+        self._project_replaced()
+        self._status_changed("idle")
+        self.ready.emit()
+        if self._pending_train:
+            self._pending_train = False
+            self.train()
+
+    # ------------------------------------------------------------ layout
+    def _dock(self, title: str, name: str, area) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        loading = QLabel("Loading…")
+        loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        dock.setWidget(loading)
+        self.window.addDockWidget(area, dock)
+        return dock
+
+    def _restore_layout(self) -> bool:
+        """The builder restored the saved layout before these docks existed: apply it again."""
+        state = QSettings().value("window/state")
+        if isinstance(state, QByteArray):
+            from ..main_window import STATE_VERSION
+            return bool(self.window.restoreState(state, STATE_VERSION))
+        return False
+
+    def _actions(self) -> None:
+        w = self.window
+        self.action_train = QAction("&Train", w, objectName="actionTrain")
+        self.action_train.setShortcut(QKeySequence("F5"))
+        self.action_train.setToolTip("Train the network with the set-up in the side panels  (F5)")
+        self.action_train.triggered.connect(self.train)
+        self.action_pause = QAction("&Pause", w, objectName="actionPause")
+        self.action_pause.setShortcut(QKeySequence("F6"))
+        self.action_pause.setToolTip("Pause the run; press again to resume  (F6)")
+        self.action_pause.triggered.connect(self.toggle_pause)
+        self.action_stop = QAction("&Stop", w, objectName="actionStop")
+        self.action_stop.setShortcut(QKeySequence("Shift+F5"))
+        self.action_stop.setToolTip("Stop the run after the current step; its folder is kept  (Shift+F5)")
+        self.action_stop.triggered.connect(lambda: self.controller.stop() if self.controller else None)
+        for act, shape in ((self.action_train, "play"), (self.action_pause, "pause"), (self.action_stop, "stop")):
+            act.setIcon(shape_icon(shape))
+        menu = w.menuBar().addMenu("T&rain")
+        menu.setObjectName("menuTrain")
+        for a in (self.action_train, self.action_pause, self.action_stop):
+            menu.addAction(a)
+            w.addAction(a)
+        menu.addSeparator()
+        self.action_dashboard = self.dashboard_dock.toggleViewAction()
+        self.action_dashboard.setText("Training &dashboard")
+        self.action_dashboard.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        menu.addAction(self.action_dashboard)
+        setup = menu.addMenu("Set-up panels")
+        for dock in self.docks.values():
+            setup.addAction(dock.toggleViewAction())
+        tb = w.findChild(QToolBar, "mainToolBar")
+        if tb is None:
+            tb = QToolBar("Training", w)
+            tb.setObjectName("trainingToolBar")
+            w.addToolBar(tb)
+        tb.addSeparator()
+        for a in (self.action_train, self.action_pause, self.action_stop):
+            tb.addAction(a)
+        for a in (self.action_pause, self.action_stop):   # icons only: the builder's tool bar is long
+            button = tb.widgetForAction(a)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.action_pause.setEnabled(False)
+        self.action_stop.setEnabled(False)
+
+    # ------------------------------------------------------------ state
+    def base_dir(self) -> Path | None:
+        path = self.document.path
+        return Path(path).parent if path else None
+
+    def runs_root(self) -> Path:
+        """<project folder>/runs for a saved project; per user and project name otherwise."""
+        if self.runs_root_override is not None:
+            return Path(self.runs_root_override)
+        base = self.base_dir()
+        if base is not None:
+            return base / "runs"
+        data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", self.document.project.name).strip("-").lower() or "untitled"
+        return Path(data) / "runs" / slug
+
+    def _project_replaced(self) -> None:
+        self.ctx.project_replaced()
+        self.dashboard.history.set_root(self.runs_root())
+        self._checks.start()
+
+    def _graph_edited(self, _analysis) -> None:
+        self.init_panel.schedule_refresh()
+        self.reg_panel.schedule_refresh()
+        self._checks.start()
+
+    def refresh_checks(self) -> list:
+        from ..panels.setup_checks import advice
+        try:
+            items = advice(self.ctx, self.ctx.dataset())
+        except Exception as e:  # a half-edited graph must not break the panels
+            items = []
+            self.window.statusBar().showMessage(f"Set-up checks unavailable: {e}", 5000)
+        for panel in self.panels:
+            panel.checks.show_advice(items)
+        return items
+
+    def _tick(self, store) -> None:
+        now = time.monotonic()
+        if now - self._last_status >= STATUS_EVERY_S:   # a status bar read by people: 2 Hz is plenty
+            self._last_status = now
+            self.progress.show_store(store)
+
+    def _status_changed(self, status: str) -> None:
+        active = status in ("starting", "running", "paused")
+        self.action_train.setEnabled(not active)
+        self.action_pause.setEnabled(status in ("running", "paused"))
+        self.action_pause.setText("&Resume" if status == "paused" else "&Pause")
+        self.action_stop.setEnabled(active)
+        if self.controller is not None and self.controller.store is not None:
+            self.progress.show_store(self.controller.store)
+
+    # ------------------------------------------------------------ actions
+    def train(self) -> bool:
+        if not self.is_ready:
+            self._pending_train = True   # starts as soon as the panels are built
+            self._warm_up()
+            self.progress.show()
+            self.progress.label.setText("Loading the training engine…")
+            return False
+        if self.controller.running:
+            return False
+        from ...core.train.runs import new_run_dir
+        flush = getattr(self.document, "flush", None)
+        if flush is not None:
+            flush()
+        project = self.document.project
+        root = self.runs_root()
+        root.mkdir(parents=True, exist_ok=True)
+        self.controller.start(project, self.base_dir(), new_run_dir(root, project.name))
+        self.show_dashboard()
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.controller is None:
+            return
+        if self.controller.status == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def show_dashboard(self, tab: int = 0) -> None:
+        d = self.dashboard_dock
+        d.show()
+        d.raise_()
+        self.dashboard.tabs.setCurrentIndex(tab)
+        if not self._sized and not d.isFloating():
+            self._sized = True
+            self.window.resizeDocks([d], [int(self.window.height() * DASHBOARD_SHARE)], Qt.Orientation.Vertical)
+            fit = getattr(getattr(self.window, "view", None), "fit", None)
+            if callable(fit):   # the canvas just lost half its height: show the whole network again
+                QTimer.singleShot(0, fit)
+
+    def open_init_explorer(self) -> None:
+        self.show_dashboard(tab=3)
+        self.dashboard.init_explorer.run()
+
+    # ------------------------------------------------------------ closing
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Type.Show:
+            if self._side_anchor is not None and not self._layout_restored:   # first start: widen once
+                self.window.resizeDocks([self._side_anchor], [SIDE_WIDTH], Qt.Orientation.Horizontal)
+            self._side_anchor = None
+            if not self._warming:
+                QTimer.singleShot(WARM_UP_DELAY_MS, self._warm_up)
+        if (obj is self.window and event.type() == QEvent.Type.Close and self.controller is not None
+                and self.controller.running):
+            answer = QMessageBox.question(self.window, "Training in progress",
+                                          "A run is in progress. Stop it and close?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return True
+            self.shutdown()
+        return False
+
+    def shutdown(self) -> bool:
+        return self.controller.shutdown() if self.controller is not None else True
+
+
+def install_training_ui(window: QMainWindow) -> TrainingUI:
+    """Add training to the builder window; returns the TrainingUI (also kept as window.training).
+    Installing twice returns the first one."""
+    existing = getattr(window, "training", None)
+    if isinstance(existing, TrainingUI):
+        return existing
+    ui = TrainingUI(window)
+    window.training = ui
+    return ui
