@@ -90,6 +90,35 @@ class SetupContext(QObject):
         return max(1, -(-n // max(1, self.project.training.batch_size))) if n else 1
 
 
+class LazyRefresh(QObject):
+    """Deferred rebuild of a panel's per-layer rows, run only while the panel is on screen.
+    With hundreds of layers a rebuild costs tens of ms, which must not sit inside every canvas
+    edit; a hidden panel is rebuilt when it is shown. Deferral also keeps a rebuild out of a
+    combo box's own signal (it would delete the combo mid-call)."""
+
+    def __init__(self, widget: QWidget, refresh: Callable[[], None], delay_ms: int = 0):
+        super().__init__(widget)
+        self.widget, self.refresh, self.stale = widget, refresh, False
+        self.timer = QTimer(self, singleShot=True, interval=delay_ms)
+        self.timer.timeout.connect(self._run)
+        widget.installEventFilter(self)
+
+    def start(self) -> None:
+        self.stale = True
+        if self.widget.isVisible():
+            self.timer.start()
+
+    def _run(self) -> None:
+        if self.stale and self.widget.isVisible():
+            self.stale = False
+            self.refresh()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Show and self.stale:
+            self.timer.start()
+        return False
+
+
 class SciSpinBox(FloatSpinBox):
     """Learning rates and penalties: shown as 0.001 / 1e-05 (not 0.00); adaptive decimal steps
     move 0.001 to 0.0011, so the arrows stay useful at every scale."""

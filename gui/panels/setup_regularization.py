@@ -3,11 +3,11 @@ layers (dropout is a layer, so its rate is a graph parameter: edited with the bu
 command, one undo step, and "set all" as one macro)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDoubleSpinBox, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
 from ..commands import SetParam
-from .setup_base import Binder, dim_label, form, scroll_panel
+from .setup_base import Binder, LazyRefresh, dim_label, form, scroll_panel
 from .setup_checks import ChecksBox
 
 DROPOUT = ("Dropout", "Dropout2d")
@@ -54,8 +54,7 @@ class RegularizationPanel(QObject):
         h.addWidget(self.all_btn, 1)
         lay.addWidget(row)
         lay.addStretch(1)
-        self._later = QTimer(self, singleShot=True, interval=0)
-        self._later.timeout.connect(self.refresh)
+        self._later = LazyRefresh(self.widget, self.refresh, delay_ms=150)  # off the edit-to-repaint path
         ctx.replaced.connect(self._later.start)
         self.refresh()
 
