@@ -20,6 +20,15 @@ class CliError(Exception):
         self.code = code
 
 
+def load_project_or_exit(path):
+    """The project at `path`, or a CliError (exit 2) with the loader's one-line message."""
+    from .project import ProjectError, load_project
+    try:
+        return load_project(path)
+    except ProjectError as e:
+        raise CliError(str(e), 2) from None
+
+
 def _unavailable(sub, name: str, error: Exception) -> None:
     def fail(args):
         raise CliError(f"this command is unavailable here ({error}): reinstall LayerLab with its GUI "

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from .cli import CliError
+from .cli import CliError, load_project_or_exit
 
 
 def register(sub) -> None:
@@ -32,14 +32,10 @@ def _num(v: float) -> str:
 
 
 def run(args) -> int:
-    from .project import ProjectError, load_project
     from .train.explore import explore_init
     from .cmd_validate import format_table
 
-    try:
-        project = load_project(args.project)
-    except ProjectError as e:
-        raise CliError(str(e), 2) from None
+    project = load_project_or_exit(args.project)
     inits = [s.strip() for s in args.inits.split(",") if s.strip()]
     try:
         result = explore_init(project, inits, batch_size=args.batch, seed=args.seed,

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import CliError
+from .cli import CliError, load_project_or_exit
 
 FORMATS = ("native", "onnx", "pt2", "source", "card", "train-script")
 
@@ -45,13 +45,9 @@ def _resolve(args) -> tuple[Path, Path | None, Path | None]:
 def run(args) -> int:
     from .export import ExportError, export
     from .export._common import read_preprocessing
-    from .project import ProjectError, load_project
 
     project_path, weights, run_dir = _resolve(args)
-    try:
-        project = load_project(project_path)
-    except ProjectError as e:
-        raise CliError(str(e), 2) from None
+    project = load_project_or_exit(project_path)
     if weights is None and args.fmt not in ("train-script",):
         raise CliError("--weights is required (a safetensors file, e.g. a run's best.safetensors)", 2)
     try:

@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import CliError
-from .project import ProjectError, load_project
+from .cli import CliError, load_project_or_exit
 
 
 def register(sub) -> None:
@@ -103,10 +102,7 @@ def run(args) -> int:
     from .train import Control, Trainer
     from .train.events import EpochEnd, Failed, Finished, RunStarted, Step, Stopped
 
-    try:
-        project = load_project(args.project)
-    except ProjectError as e:
-        raise CliError(str(e), 2) from None
+    project = load_project_or_exit(args.project)
     t = project.training
     for key in ("epochs", "device", "seed"):
         value = getattr(args, key)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from .analysis import analyze
-from .cli import CliError
-from .project import ProjectError, load_project
+from .cli import load_project_or_exit
 
 
 def register(sub) -> None:
@@ -21,10 +20,7 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
 
 
 def run(args) -> int:
-    try:
-        project = load_project(args.project)
-    except ProjectError as e:
-        raise CliError(str(e), 2) from None
+    project = load_project_or_exit(args.project)
     graph = project.graph
     a = analyze(graph)
     listed = a.order + [n for n in graph.nodes if n not in a.order]
