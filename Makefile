@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 CONSTR  := packaging/constraints.txt
 
-.PHONY: run test bench install clean package
+.PHONY: run test bench reliability install clean package
 
 $(STAMP): pyproject.toml $(CONSTR)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench
+
+reliability: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench bench_reliability
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -136,18 +136,35 @@ def _finish(spec: DataSpec, raw: Raw) -> Dataset:
         pre = Preprocessor("none", tuple(xt.shape[1:]), fitted_on=len(tr),
                            note="token ids are used as they are")
     else:
-        pre = Preprocessor.fit(spec.preprocessing, raw_train)
+        try:
+            pre = Preprocessor.fit(spec.preprocessing, raw_train)
+        except DataError as e:   # "feature 3 ..." -> the column's name where the source has names
+            head, _, rest = str(e).partition(" spans ")
+            col = head.removeprefix("feature ")
+            if not rest or not col.isdigit() or int(col) > len(raw.feature_names):
+                raise
+            raise DataError(f"feature {raw.feature_names[int(col) - 1]!r} spans {rest}") from None
 
-    def prep(ix):
+    def prep(ix, split):
         xs = xt[ix]
-        return xs if long else pre.transform(xs).contiguous()
+        if long:
+            return xs
+        out = pre.transform(xs).contiguous()
+        if not bool(torch.isfinite(out).all()):   # a value far outside the train split's spread
+            row, col = (int(v) for v in (~torch.isfinite(out.reshape(len(out), -1))).nonzero()[0])
+            name = repr(raw.feature_names[col]) if col < len(raw.feature_names) else str(col + 1)
+            value = float(xs.reshape(len(xs), -1)[row, col])
+            raise DataError(f"feature {name} in the {split} split holds {value:.3g}, so far outside the train "
+                            f"split's values that {pre.kind} overflows 32-bit floats: check that value or "
+                            "rescale the column")
+        return out
 
     return Dataset(
         name=spec.dataset if spec.dataset in BUILTIN_DATASETS else Path(spec.path or spec.dataset).name,
         task=raw.task,
-        x_train=prep(parts["tr"]), y_train=yt[parts["tr"]],
-        x_val=prep(parts["va"]), y_val=yt[parts["va"]],
-        x_test=prep(parts["te"]), y_test=yt[parts["te"]],
+        x_train=prep(parts["tr"], "train"), y_train=yt[parts["tr"]],
+        x_val=prep(parts["va"], "validation"), y_val=yt[parts["va"]],
+        x_test=prep(parts["te"], "test"), y_test=yt[parts["te"]],
         num_classes=raw.num_classes if raw.task == "classification" else 0,
         class_names=list(raw.class_names) if raw.task == "classification" else [],
         feature_names=list(raw.feature_names),

@@ -77,6 +77,7 @@ class Preprocessor:
             raise DataError(f"the training features hold NaN or infinite values, so {kind} cannot be fitted: "
                             "clean the data or set data.options.impute")
         mean = flat.mean(axis=0)
+        _check_range(flat, flat.min(axis=0) if kind == "minmax" else mean, kind)
         if kind == "center":
             return cls(kind, shape, shift=mean, scale=np.ones(d), fitted_on=n)
         if kind == "standardize":
@@ -205,3 +206,14 @@ class Preprocessor:
 def _constant(spread: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
     """A spread (std or range) at float32 rounding level of the values has no usable variation."""
     return spread <= np.maximum(1e-6 * np.abs(magnitude), 1e-30)
+
+
+def _check_range(flat: np.ndarray, shift: np.ndarray, kind: str) -> None:
+    """transform() subtracts the shift in float32: refuse features whose distance from it overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        wide = ~(np.abs(flat - shift).max(axis=0) <= np.finfo(np.float32).max)
+    if wide.any():
+        col = int(np.flatnonzero(wide)[0])
+        raise DataError(f"feature {col + 1} spans values too far apart for 32-bit floats "
+                        f"({flat[:, col].min():.3g} to {flat[:, col].max():.3g}), so {kind} would overflow: "
+                        "rescale that column (e.g. to other units)")

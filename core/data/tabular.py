@@ -15,6 +15,7 @@ from .options import OPTIONS, Options
 from .targets import make_target
 
 IMPUTE = ("mean", "median", "drop")
+F32_MAX = float(np.finfo(np.float32).max)   # features and targets become float32 tensors
 FIX = 'clean it, or set data.options {"impute": "mean"} (or "median", or "drop" to drop such rows)'
 
 
@@ -69,7 +70,7 @@ def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
     y_num = pd.to_numeric(y_cells, errors="coerce")
     y_numeric = y_cells.dtype.kind in "iuf" or (y_cells.dtype.kind == "O" and _mostly_numbers(y_cells, y_num))
     y_float = y_num.to_numpy(dtype=np.float64, na_value=np.nan) if y_numeric else None
-    y_junk = ~y_missing & ~np.isfinite(y_float) if y_numeric else np.zeros(len(df), bool)
+    y_junk = ~y_missing & ~_in_range(y_float) if y_numeric else np.zeros(len(df), bool)
     if task == "regression" and not y_numeric:
         raise DataError(f"CSV target column {target!r} holds text (e.g. {_cell(y_cells, ~y_missing)}): set "
                         "data.task to classification, or data.target to a numeric column")
@@ -136,8 +137,8 @@ def _column(name: str, cells: pd.Series, max_cat: int) -> _Column:
     num = pd.to_numeric(cells, errors="coerce") if cells.dtype.kind not in "iuf" else cells
     if cells.dtype.kind in "iuf" or _mostly_numbers(cells, num):
         values = num.to_numpy(dtype=np.float64, na_value=np.nan)
-        junk = ~missing & ~np.isfinite(values)
-        values = np.where(np.isfinite(values), values, np.nan)
+        junk = ~missing & ~_in_range(values)
+        values = np.where(_in_range(values), values, np.nan)
         return _Column(name, values[:, None], [name], missing, junk, cells)
     # text: one-hot, categories in sorted order; a missing cell is NaN in every indicator
     cats = sorted(cells.dropna().astype(str).unique())
@@ -159,7 +160,7 @@ def _refuse(name: str, missing: np.ndarray, junk: np.ndarray, cells: pd.Series, 
     if not bad.any():
         return
     row = int(np.flatnonzero(bad)[0])
-    what = "a missing value" if missing[row] else f"a non-numeric value {_cell(cells, row)}"
+    what = "a missing value" if missing[row] else _junk_kind(cells, row)
     count = int(bad.sum())
     more = max(count, extra) - 1
     tail = f" (and {plural(more, 'more bad cell')} in the file)" if more > 0 else ""
@@ -167,6 +168,19 @@ def _refuse(name: str, missing: np.ndarray, junk: np.ndarray, cells: pd.Series, 
         raise DataError(f"CSV target column {name!r} has {what} at data row {row + 1}{tail}: clean it, or set "
                         'data.options {"impute": "drop"} to drop such rows (targets are never filled in)')
     raise DataError(f"CSV column {name!r} has {what} at data row {row + 1}{tail}: {FIX}")
+
+
+def _in_range(values: np.ndarray) -> np.ndarray:
+    """Finite and within float32's range (a larger number would become inf in the tensors)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= F32_MAX)
+
+
+def _junk_kind(cells: pd.Series, row: int) -> str:
+    v = pd.to_numeric(pd.Series([cells.iloc[row]]), errors="coerce").iloc[0]
+    if pd.notna(v) and np.isfinite(v):
+        return f"a number too large for 32-bit floats {_cell(cells, row)} (limit ±3.4e38)"
+    return f"a non-numeric value {_cell(cells, row)}"
 
 
 def _cell(cells: pd.Series, where) -> str:

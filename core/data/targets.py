@@ -61,7 +61,7 @@ def class_table(labels: np.ndarray, source: str) -> tuple[np.ndarray, int, list[
     except TypeError:   # mixed types in an object column
         values, ids = np.unique(labels.astype(str), return_inverse=True)
     if len(values) < 2:
-        only = _label(values[0]) if len(values) else "none"
+        only = repr(_label(values[0])) if len(values) else "none"   # repr: a label may hold a line break
         raise DataError(f"{source} has a single class ({only}): classification needs at least two; "
                         "check the target or set data.task to regression")
     return ids.astype(np.int64).reshape(labels.shape), len(values), [_label(v) for v in values]
