@@ -311,6 +311,3 @@ class Graph:
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
-
-def node_ids(nodes: Iterable[Node]) -> list[str]:
-    return [n.id for n in nodes]
