@@ -14,7 +14,8 @@ import torch
 
 from ..specs import BUILTIN_DATASETS, FILE_SOURCES, DataSpec
 from .builtin import BUILTINS, TASKS, VOCAB, corpus_path, decode_text, encode_text
-from .dataset import DataError, Dataset, Raw, resolve_path
+from .dataset import Dataset, Raw, resolve_path
+from .errors import DataError
 from .options import OPTIONS, Options
 from .preprocess import KINDS, Preprocessor
 from .splits import impute_after_split, split_indices

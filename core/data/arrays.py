@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DataError, Raw
+from .dataset import Raw
+from .errors import DataError
 from .options import Options
 from .targets import make_target
 

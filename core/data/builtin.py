@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DataError, Raw
+from .dataset import Raw
+from .errors import DataError
 from .options import OPTIONS, Options
 from .synthetic import GENERATORS
 

@@ -1,5 +1,5 @@
-"""The loaded data set (`Dataset`), the error every bad input becomes (`DataError`), and the
-intermediate `Raw` arrays a source hands to `load` before splitting and preprocessing."""
+"""The loaded data set (`Dataset`) and the intermediate `Raw` arrays a source hands to `load`
+before splitting and preprocessing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .errors import DataError
+
 if TYPE_CHECKING:
     from .preprocess import Preprocessor
-
-
-class DataError(ValueError):
-    """Bad data or a bad data setting. The message is one line: the cause, then the fix."""
 
 
 @dataclass(eq=False)

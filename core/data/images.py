@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import DataError, Raw, plural
+from .dataset import Raw, plural
+from .errors import DataError
 from .options import OPTIONS, Options, _parse_number
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}

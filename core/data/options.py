@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dataset import DataError
+from .errors import DataError
 
 _N = ("n_samples", "How many samples to generate (all splits together).")
 

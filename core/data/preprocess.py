@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .dataset import DataError
+from .errors import DataError
 
 KINDS = ("none", "center", "standardize", "minmax", "pca_whiten")
 PCA_EPS = 1e-6            # added to the correlation-matrix eigenvalues (which sum to d)

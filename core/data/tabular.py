@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import DataError, Raw, plural
+from .dataset import Raw, plural
+from .errors import DataError
 from .options import OPTIONS, Options
 from .targets import make_target
 

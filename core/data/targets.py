@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .dataset import DataError
+from .errors import DataError
 
 MAX_AUTO_CLASSES = 20
 

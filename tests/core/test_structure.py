@@ -1,0 +1,99 @@
+"""House rules about the shape of the code, read from the source with `ast`: no import cycles
+between modules (lazy and type-checking imports count too: a cycle is a tangle even when it only
+bites at run time)."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# gui/main_window <-> gui/training/install is being untangled separately (issue 10, item 5);
+# add "gui" here once it is.
+CYCLE_FREE = ("core",)
+
+
+def _modules(tops) -> dict[str, Path]:
+    out = {}
+    for top in tops:
+        for path in (ROOT / top).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(["layerlab", *parts])] = path
+    return out
+
+
+def _targets(module: str, path: Path, node, known) -> list[str]:
+    """The package modules an import statement loads (`from . import x` loads the submodule x)."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            pkg = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+            pkg = pkg[:len(pkg) - (node.level - 1)]
+            base = ".".join(pkg + ([base] if base else []))
+        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+    out = []
+    for name in names:
+        while name not in known and "." in name:
+            name = name.rsplit(".", 1)[0]
+        if name in known and name != module:
+            out.append(name)
+    return out
+
+
+def import_graph(tops) -> dict[str, set[str]]:
+    known = _modules(tops)
+    return {m: {t for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                if isinstance(n, (ast.Import, ast.ImportFrom)) for t in _targets(m, p, n, known)}
+            for m, p in known.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index, low, stack, on, found, counter = {}, {}, [], set(), [], 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, children = work[-1]
+            w = next(children, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return found
+
+
+def test_cycle_finder_finds_a_cycle_and_only_cycles():
+    g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(g) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_between_modules():
+    found = cycles(import_graph(CYCLE_FREE))
+    assert found == [], "these modules import each other; move what they share into its own module"
