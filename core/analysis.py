@@ -8,9 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from . import layers
+import math
+
+from . import layers, memory
 from .graph import Graph, Node
+from .safe_text import shown
 from .layers import ParamError, ShapeError, TensorType
+
+
+MAX_FEATURES = 2**26          # values per sample at any node: 256 MB of float32 for one sample
+TRAIN_BYTES_PER_PARAM = 16
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,28 @@ def analyze(graph: Graph) -> Analysis:
         except ShapeError as e:
             a.problems.append(Problem(nid, f"{node.label} {e.message}", e.fix))
             continue
+        if math.prod(out.shape) > MAX_FEATURES:
+            a.problems.append(Problem(nid, f"{node.label} outputs {shown(out, 80)} = {math.prod(out.shape):.3g} values "
+                                           f"per sample (at most {MAX_FEATURES:,})", "use smaller sizes"))
+            continue
         a.shapes[nid] = out
         if node.spec.count is not None:
             a.param_counts[nid] = node.spec.count(p, ins)
 
     _check_reachability(graph, a, order)
+    _check_memory(graph, a)
     return a
+
+
+def _check_memory(graph: Graph, a: Analysis) -> None:
+    """Training holds weights, gradients and two optimizer moments: 16 bytes per parameter."""
+    total = a.total_params
+    try:
+        memory.check(TRAIN_BYTES_PER_PARAM * total, f"the network's {total:,} parameters (training)")
+    except memory.BudgetError as e:
+        node = max(a.param_counts, key=a.param_counts.get) if a.param_counts else None
+        cause, _, fix = str(e).partition(": ")
+        a.problems.append(Problem(node, cause, fix))
 
 
 def _check_ends(graph: Graph, a: Analysis) -> None:
@@ -165,7 +188,11 @@ def _topological(graph: Graph, a: Analysis) -> list[str] | None:
 def _find_cycle(graph: Graph, left: set[str], succ: dict[str, list[str]]) -> list[str]:
     """Every node Kahn's sort left behind has a predecessor also left behind, so walking
     predecessors must revisit a node: that loop, reversed, is a cycle."""
-    preds = {n: [m for m in left if n in succ[m]] for n in left}
+    preds: dict[str, list[str]] = {n: [] for n in left}
+    for m in left:
+        for n in succ[m]:
+            if n in preds:
+                preds[n].append(m)
     path, index, node = [], {}, min(left)
     while node not in index:
         index[node] = len(path)
@@ -194,8 +221,9 @@ def _check_reachability(graph: Graph, a: Analysis, order: list[str]) -> None:
         a.problems.append(Problem(a.output_id, f"{out.label} is not reached from the Input",
                                   "connect a path of layers from Input to Output"))
     a.order = [n for n in order if n in feeding]
+    blamed = {p.node_id for p in a.problems}
     for nid in order:
         node: Node = graph.nodes[nid]
-        if nid not in feeding and node.type != "Input" and not a.problems_for(nid):
+        if nid not in feeding and node.type != "Input" and nid not in blamed:
             a.problems.append(Problem(nid, f"{node.label} does not lead to the Output, so it is unused",
                                       "connect its output onward or delete it", "warning"))

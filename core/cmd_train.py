@@ -163,8 +163,8 @@ def run(args) -> int:
         return 2
     if args.json:
         print(json.dumps(_jsonable({"event": result.status, **result.to_dict()})), flush=True)
-    elif result.status == "failed":
-        print(f"layerlab train: {result.message}: {result.fix}", file=sys.stderr)
+    elif result.status == "failed" and result.run_dir:   # without a run folder the CliError below says it
+        print(f"layerlab train: {result.message}" + (f": {result.fix}" if result.fix else ""), file=sys.stderr)
     if result.status == "failed" and not result.run_dir:
         raise CliError(f"{result.message}: {result.fix}" if result.fix else result.message, 2)
     if result.status == "failed":

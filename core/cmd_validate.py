@@ -33,7 +33,10 @@ def run(args) -> int:
     print(f"\n{len(graph.nodes)} layers, {a.total_params:,} trainable parameters")
     for p in a.problems:
         print(f"{p.severity}: {p}")
-    if not a.ok:
-        print(f"\n{len(a.errors)} problem(s): the network cannot be compiled")
+    settings = project.training.problems() + project.data.problems()   # what `train` would refuse
+    for message in settings:
+        print(f"error: {message}")
+    if not a.ok or settings:
+        print(f"\n{len(a.errors) + len(settings)} problem(s): the project cannot be trained as it is")
         return 1
     return 0

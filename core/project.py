@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .graph import Graph, GraphError
+from .safe_text import shown, strip_controls
 from .specs import DataSpec, SpecError, TrainSpec, spec_from_dict, spec_to_dict
 
 FORMAT = "layerlab.project"
 VERSION = 1
 SUFFIX = ".layerlab.json"
+MAX_FILE_BYTES = 64 * 2**20     # a project is a few KB; larger is a crafted or wrong file
+MAX_DEPTH = 32                  # the format nests 7 deep; deeper would recurse in save and export
+MAX_NAME = 200                  # project name, shown in titles and messages
+MAX_DESCRIPTION = 4_000_000   # free notes; still bounded
 
 
 class ProjectError(Exception):
@@ -50,16 +58,37 @@ class Project:
             raise ProjectError(f"the project is version {version}, newer than this LayerLab reads "
                                f"({VERSION}): update LayerLab")
         doc = migrate(doc)
-        for key in ("name", "description"):
-            if not isinstance(doc.get(key, ""), str):
+        for key, limit in (("name", MAX_NAME), ("description", MAX_DESCRIPTION)):
+            value = doc.get(key, "")
+            if not isinstance(value, str):
                 raise ProjectError(f"{key} must be a string")
+            if len(value) > limit:
+                raise ProjectError(f"the project's {key} is {len(value):,} characters long (at most {limit:,}): "
+                                   f"shorten it ({shown(value, 40)!r})")
+        depth = nesting_depth(doc)
+        if depth > MAX_DEPTH:
+            raise ProjectError(f"the project nests {depth} levels deep (a project needs under {MAX_DEPTH}): "
+                               "the file is crafted or damaged; remove the deep value")
         try:
             return cls(graph=Graph.from_dict(doc.get("graph")),
                        data=spec_from_dict(DataSpec, doc.get("data"), "data"),
                        training=spec_from_dict(TrainSpec, doc.get("training"), "training"),
-                       name=doc.get("name", "Untitled"), description=doc.get("description", ""))
+                       name=strip_controls(doc.get("name", "Untitled")), description=doc.get("description", ""))
         except (GraphError, SpecError) as e:
             raise ProjectError(str(e)) from None
+
+
+def nesting_depth(doc: Any) -> int:
+    """How deep lists and objects nest (iterative: a crafted file must not exhaust the stack)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 # version N -> function turning a version-N document into version N+1
@@ -81,6 +110,14 @@ def migrate(doc: dict) -> dict:
 def load_project(path: str | os.PathLike) -> Project:
     p = Path(path)
     try:
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise ProjectError(f"{p}: not a regular file (a device or pipe): open a .layerlab.json file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ProjectError(f"{p}: {info.st_size / 2**20:,.0f} MB, far larger than a project (at most "
+                               f"{MAX_FILE_BYTES // 2**20} MB): is it really a .layerlab.json?")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{p}: no such file") from None
@@ -96,21 +133,29 @@ def load_project(path: str | os.PathLike) -> Project:
         raise ProjectError(f"{p}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise ProjectError(f"{p}: JSON nested too deeply") from None
+    except ValueError as e:   # an integer of thousands of digits (Python's int-parsing limit)
+        raise ProjectError(f"{p}: holds a number too long to read ({shown(e, 80)}): the file is crafted or "
+                           "damaged") from None
     try:
         return Project.from_dict(doc)
     except ProjectError as e:
         # one line, even when the file's own text (a key, a name) holds line breaks
-        raise ProjectError(f"{p}: " + " ".join(str(e).splitlines())) from None
+        raise ProjectError(f"{p}: " + shown(" ".join(str(e).splitlines()), 600)) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write beside the target, fsync, then rename over it: a crash leaves old or new, never half."""
+    """Write beside the target, fsync, then rename over it: a crash leaves old or new, never half.
+    The file keeps its permissions (a new one gets the usual mode under the umask); hidden temp
+    files that an earlier, killed save left beside it are removed."""
     p = Path(path)
+    mode = _mode_for(p)
+    clean_stale_temps(p)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, p)
     except BaseException:
@@ -129,6 +174,49 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _mode_for(p: Path) -> int:
+    try:
+        return stat.S_IMODE(p.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:   # read, not set: os.umask would change it for every thread for a moment
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+STALE_TEMP_S = 30.0   # a save takes milliseconds; an older temp file is from a killed one
+
+
+def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove `.NAME.xxxxxxxx.tmp` files (mkstemp's pattern for this very file) older than
+    STALE_TEMP_S; nothing else is touched. Returns what was removed."""
+    p = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(p.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
+    removed = []
+    try:
+        entries = list(os.scandir(p.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        try:
+            if (pattern.match(entry.name) and entry.is_file(follow_symlinks=False)
+                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_S):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 def save_project(project: Project, path: str | os.PathLike) -> None:

@@ -4,8 +4,11 @@ and says how to fix each."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from .safe_text import shown
 
 BUILTIN_DATASETS = ("spiral", "moons", "circles", "xor", "blobs", "sine", "digits", "iris", "wine",
                     "breast_cancer", "diabetes", "reverse", "text")
@@ -25,6 +28,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_r2")
 
 
+MAX_TEXT = 4096          # a path, a column name, a choice
+MAX_COUNT = 10**9        # epochs, batch size, seeds and other counts
+
+
 class SpecError(ValueError):
     """A malformed spec in a project file."""
 
@@ -42,23 +49,23 @@ class DataSpec:
     seed: int = 0
 
     def problems(self) -> list[str]:
-        out = []
+        out = _range_problems(self, "data")
         if self.dataset not in BUILTIN_DATASETS + FILE_SOURCES:
-            out.append(f"data.dataset {self.dataset!r} is unknown: use one of "
+            out.append(f"data.dataset {_short(self.dataset)} is unknown: use one of "
                        f"{', '.join(BUILTIN_DATASETS + FILE_SOURCES)}")
         if self.dataset in FILE_SOURCES and not self.path:
             out.append(f"data.path is empty: a {self.dataset} source needs a file or folder")
         if self.task not in ("auto", "classification", "regression"):
             out.append("data.task must be auto, classification or regression")
         if self.preprocessing not in PREPROCESSING:
-            out.append(f"data.preprocessing {self.preprocessing!r} is unknown: use one of {', '.join(PREPROCESSING)}")
+            out.append(f"data.preprocessing {_short(self.preprocessing)} is unknown: use one of {', '.join(PREPROCESSING)}")
         for name in ("val_fraction", "test_fraction"):
             v = getattr(self, name)
             if not 0.0 <= v < 1.0:
                 out.append(f"data.{name} must be in [0, 1) (got {v})")
         if self.val_fraction + self.test_fraction >= 0.9:
             out.append("data.val_fraction + data.test_fraction leave under 10% for training: lower them")
-        return out
+        return _first_per_setting(out)
 
 
 @dataclass
@@ -108,16 +115,16 @@ class TrainSpec:
     probe_every: int = 1
 
     def problems(self) -> list[str]:
-        out = []
+        out = _range_problems(self, "training")
         for name, choices in (("init", INITS), ("loss", LOSSES), ("optimizer", OPTIMIZERS),
                               ("schedule", SCHEDULES), ("clip", CLIPPING), ("device", DEVICES),
                               ("monitor", MONITORS)):
             v = getattr(self, name)
             if v not in choices:
-                out.append(f"training.{name} {v!r} is unknown: use one of {', '.join(choices)}")
+                out.append(f"training.{name} {_short(v)} is unknown: use one of {', '.join(choices)}")
         for node_id, scheme in self.init_overrides.items():
             if scheme not in INITS:
-                out.append(f"training.init_overrides[{node_id!r}] {scheme!r} is unknown: use one of {', '.join(INITS)}")
+                out.append(f"training.init_overrides[{_short(node_id)}] {_short(scheme)} is unknown: use one of {', '.join(INITS)}")
         for name, lo in (("epochs", 1), ("batch_size", 1), ("step_size", 1), ("restart_epochs", 1),
                          ("restart_mult", 1), ("patience", 1), ("plateau_patience", 0), ("warmup_epochs", 0),
                          ("probe_every", 0)):
@@ -139,7 +146,7 @@ class TrainSpec:
             out.append(f"training.clip_value must be > 0 (got {self.clip_value})")
         if self.huber_delta <= 0:
             out.append(f"training.huber_delta must be > 0 (got {self.huber_delta})")
-        return out
+        return _first_per_setting(out)
 
 
 def spec_to_dict(spec) -> dict[str, Any]:
@@ -157,12 +164,44 @@ def spec_from_dict(cls, data: Any, where: str):
     values = {}
     for key, value in data.items():
         if key not in fields:
-            shown = key if key.isidentifier() else repr(key)
-            raise SpecError(f"{where}.{shown} is not a known setting (known: {', '.join(fields)})")
+            name = key if key.isidentifier() else repr(key)
+            raise SpecError(f"{where}.{shown(name)} is not a known setting (known: {', '.join(fields)})")
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            value = float(value) if abs(value) < 2**1000 else math.inf
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise SpecError(f"{where}.{key} must be {expected.__name__} (got {value!r})")
+            raise SpecError(f"{where}.{key} must be {expected.__name__} (got {_short(value)})")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise SpecError(f"{where}.{key} is {len(value):,} characters long (at most {MAX_TEXT:,}): "
+                            f"shorten it ({shown(value, 40)!r})")
         values[key] = value
     return cls(**values)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"a {int(value.bit_length() * 0.30103) + 1}-digit number"
+    return shown(repr(value), 60)
+
+
+def _first_per_setting(problems: list[str]) -> list[str]:
+    """One line per setting: a NaN fails both the finiteness and the range check."""
+    seen, out = set(), []
+    for p in problems:
+        key = p.split(" ", 1)[0]
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _range_problems(spec, where: str) -> list[str]:
+    """Every number finite (NaN passes `x < 0` checks) and every count of a sensible size."""
+    out = []
+    for f in dataclasses.fields(spec):
+        v = getattr(spec, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            out.append(f"{where}.{f.name} must be a finite number (got {v})")
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_COUNT:
+            out.append(f"{where}.{f.name} is {_short(v)}, beyond what LayerLab accepts (at most {MAX_COUNT:,})")
+    return out

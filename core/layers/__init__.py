@@ -19,7 +19,8 @@ def get(name: str) -> LayerSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown layer type {name!r}; known types: {', '.join(sorted(REGISTRY))}") from None
+        from ..safe_text import shown
+        raise KeyError(f"unknown layer type {shown(repr(name))}; known types: {', '.join(sorted(REGISTRY))}") from None
 
 
 def by_category() -> dict[str, list[LayerSpec]]:

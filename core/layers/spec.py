@@ -51,6 +51,13 @@ class TensorType:
 
 
 # ---------------------------------------------------------------- parameter kinds
+MAX_INT = 2**40   # larger than any real size; bigger numbers come from crafted files
+
+
+def _short(value: Any) -> str:
+    """A value for a message: crafted files hold 5,000-digit numbers and megabyte strings."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else f"a {int(value.bit_length() * 0.30103) + 1}-digit number"
+    return text if len(text) <= 60 else text[:40] + "…" + text[-10:]
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -70,10 +77,14 @@ class Int(Param):
     kind = "int"
 
     def coerce(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            raise ParamError(self.name, f"{self.name} must be a whole number (got {value!r})",
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not math.isfinite(value)) or value != int(value)):
+            raise ParamError(self.name, f"{self.name} must be a whole number (got {_short(value)})",
                              f"set {self.name} to a whole number")
         v = int(value)
+        if abs(v) > MAX_INT:
+            raise ParamError(self.name, f"{self.name} is {_short(v)}, beyond any size a layer can have",
+                             f"set {self.name} to a sensible size")
         if self.min is not None and v < self.min:
             raise ParamError(self.name, f"{self.name} must be ≥ {self.min} (got {v})",
                              f"set {self.name} to {self.min} or more")
@@ -90,8 +101,9 @@ class Float(Param):
     kind = "float"
 
     def coerce(self, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ParamError(self.name, f"{self.name} must be a finite number (got {value!r})",
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, int) and abs(value) > MAX_INT) or not math.isfinite(value)):
+            raise ParamError(self.name, f"{self.name} must be a finite number (got {_short(value)})",
                              f"set {self.name} to a number")
         v = float(value)
         if self.min is not None and v < self.min:
@@ -109,7 +121,7 @@ class Bool(Param):
 
     def coerce(self, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise ParamError(self.name, f"{self.name} must be true or false (got {value!r})",
+            raise ParamError(self.name, f"{self.name} must be true or false (got {_short(value)})",
                              f"set {self.name} to true or false")
         return value
 
@@ -120,8 +132,8 @@ class Choice(Param):
     kind = "choice"
 
     def coerce(self, value: Any) -> str:
-        if value not in self.options:
-            raise ParamError(self.name, f"{self.name} must be one of {', '.join(self.options)} (got {value!r})",
+        if not isinstance(value, str) or value not in self.options:
+            raise ParamError(self.name, f"{self.name} must be one of {', '.join(self.options)} (got {_short(value)})",
                              f"pick {self.name} from {', '.join(self.options)}")
         return value
 
@@ -139,12 +151,12 @@ class Dims(Param):
                 # "1, 8, 8", "1 8 8" and "8x8" all parse; stray letters do not
                 value = [int(v) for v in re.split(r"[,\s×]+|(?<=\d)x(?=\d)", value.strip()) if v]
             except ValueError:
-                raise ParamError(self.name, f"{self.name} must be sizes separated by commas (got {value!r})",
+                raise ParamError(self.name, f"{self.name} must be sizes separated by commas (got {_short(value)})",
                                  f"write {self.name} like 1, 8, 8") from None
-        if not isinstance(value, (list, tuple)) or not value or any(
-                isinstance(v, bool) or not isinstance(v, int) for v in value):
-            raise ParamError(self.name, f"{self.name} must be a list of whole numbers (got {value!r})",
-                             f"write {self.name} like 1, 8, 8")
+        if not isinstance(value, (list, tuple)) or not value or len(value) > 8 or any(
+                isinstance(v, bool) or not isinstance(v, int) or abs(v) > MAX_INT for v in value):
+            raise ParamError(self.name, f"{self.name} must be up to 8 whole numbers of sensible size "
+                                        f"(got {_short(value)})", f"write {self.name} like 1, 8, 8")
         dims = tuple(value)
         bad = [d for d in dims if d < 1 and not (self.infer_one and d == -1)]
         if bad or (self.infer_one and dims.count(-1) > 1):
