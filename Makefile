@@ -18,8 +18,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/layerlab gui
 
+# GUI tests start their own Xvfb and run on the real xcb platform (tests/gui/display.py);
+# offscreen only when no X server can be had. QT_QPA_PLATFORM=offscreen make test forces it.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench

@@ -1,9 +1,12 @@
-"""GUI test fixtures: Qt offscreen, settings and app data in a temporary folder, dialogs
-recorded instead of shown, and a check that no test leaves a QThread running."""
+"""GUI test fixtures: a real X display (our own Xvfb, xcb) or offscreen as the fallback,
+settings and app data in a temporary folder, dialogs recorded instead of shown, and a check
+that no test leaves a QThread running."""
 import os
 import tempfile
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
+from .display import choose_platform
+
+PLATFORM = choose_platform()  # before any Qt import
 _HOME = tempfile.mkdtemp(prefix="layerlab-gui-tests-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
@@ -58,6 +61,10 @@ def _no_dangling_qthreads(qapp, request):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_threads: the test manages running threads itself")
+
+
+def pytest_report_header(config):
+    return PLATFORM
 
 
 # ------------------------------------------------------------------ isolation

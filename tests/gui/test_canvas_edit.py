@@ -210,7 +210,7 @@ def test_click_an_edge_then_delete_key_and_ctrl_z(window, qtbot):
     click(win.view, item.path().pointAtPercent(0.5))
     assert win.scene.selected_edges() == [edge]
     win.activateWindow()
-    qtbot.waitActive(win)
+    qtbot.waitUntil(win.isActiveWindow)  # key shortcuts reach only the active window
     win.view.setFocus()
     qtbot.keyClick(win.view, Qt.Key.Key_Delete)
     assert edge not in g.edges and edge not in win.scene.edge_items
