@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTR) -e ".[test,export,bench]"
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench
 
 reliability: $(STAMP)

@@ -1,0 +1,157 @@
+"""LayerLab against the tools people would use instead, each in its own process on the same split
+of digits, the same network, batch, optimizer (Adam) and epochs, one thread, repeats interleaved,
+medians. Needs the `bench` extra (Lightning, Keras 3); a peer that is not installed is reported as
+missing, not skipped silently.
+
+- train_<model>_vs_<peer>: LayerLab's samples/s over the peer's (Trainer.fit's whole loop with
+  validation, metrics, checkpoints and default probes, against the peer's fit). Targets ≥ 1.5 for
+  Lightning and Keras, ≥ 1.0 for the hand loop and scikit-learn.
+- cli_end_to_end_vs_sklearn: wall time of `layerlab train` (process start to exit) over that of a
+  scikit-learn script doing the same (load digits, split, standardize, fit, score). Target ≤ 1.5.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import figure
+
+ROOT = Path(__file__).resolve().parents[2]
+PEERS = {"layerlab": "layerlab_fit", "hand": "hand_loop", "lightning": "lightning_fit", "keras": "keras_fit",
+         "sklearn": "sklearn_fit"}
+NEEDS = {"lightning": "lightning", "keras": "keras", "sklearn": "sklearn"}
+SETS = {"mlp": dict(epochs=100, batch=200, lr=1e-3, peers=("layerlab", "hand", "lightning", "keras", "sklearn")),
+        "cnn": dict(epochs=4, batch=64, lr=2e-3, peers=("layerlab", "hand", "lightning", "keras"))}
+
+
+def _env() -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("QT_QPA_PLATFORM", None)
+    return env
+
+
+def _save_split(path: Path) -> int:
+    from tests.bench.peers.projects import project_for
+    from layerlab.core.data import load
+
+    ds = load(project_for("mlp", 1, 1, 1e-3).data)
+    np.savez(path, x_train=ds.x_train.numpy(), y_train=ds.y_train.numpy(), x_test=ds.x_test.numpy(),
+             y_test=ds.y_test.numpy())
+    return len(ds.x_train)
+
+
+def _run_peer(peer: str, model: str, data: Path, cfg: dict) -> dict:
+    cmd = [sys.executable, "-m", f"tests.bench.peers.{PEERS[peer]}", "--data", str(data), "--model", model,
+           "--epochs", str(cfg["epochs"]), "--batch", str(cfg["batch"]), "--lr", str(cfg["lr"])]
+    out = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=900)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode or not lines:
+        raise RuntimeError(f"{peer} {model} failed ({out.returncode}): {out.stderr.strip()[-400:]}")
+    return json.loads(lines[-1])
+
+
+def _installed(peer: str) -> bool:
+    return peer not in NEEDS or importlib.util.find_spec(NEEDS[peer]) is not None
+
+
+def _throughput(repeats: int) -> list[dict]:
+    figures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "digits.npz"
+        n_train = _save_split(data)
+        for model, cfg in SETS.items():
+            peers = [p for p in cfg["peers"] if _installed(p)]
+            rates: dict[str, list[float]] = {p: [] for p in peers}
+            accs: dict[str, list[float]] = {p: [] for p in peers}
+            for r in range(repeats):
+                for p in peers[r % len(peers):] + peers[:r % len(peers)]:   # rotate: load hits all alike
+                    res = _run_peer(p, model, data, cfg)
+                    rates[p].append(res["samples_per_s"])
+                    accs[p].append(res["test_accuracy"])
+            ours = statistics.median(rates["layerlab"])
+            for p in cfg["peers"]:
+                if p == "layerlab":
+                    continue
+                name = f"train_{model}_vs_{'handloop' if p == 'hand' else p}"
+                if p not in rates:
+                    figures.append({"name": name, "error": f"{NEEDS[p]} is not installed: pip install -e '.[bench]'"})
+                    continue
+                theirs = statistics.median(rates[p])
+                ratio = statistics.median(a / b for a, b in zip(rates["layerlab"], rates[p]))
+                figures.append(figure(
+                    name, ours, "samples/s", theirs, ratio,
+                    note=f"digits {model}, {n_train} train samples x {cfg['epochs']} epochs, batch {cfg['batch']}, "
+                         f"Adam, 1 thread, each tool in its own process; test accuracy LayerLab "
+                         f"{statistics.median(accs['layerlab']):.3f} vs {statistics.median(accs[p]):.3f}; "
+                         f"ratio = median of {repeats} interleaved pairs; {_version(p)}"))
+    return figures
+
+
+def _version(peer: str) -> str:
+    mod = {"lightning": "lightning", "keras": "keras", "sklearn": "sklearn", "hand": "torch"}.get(peer)
+    if not mod:
+        return ""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return f"{mod} {version('scikit-learn' if mod == 'sklearn' else mod)}"
+    except PackageNotFoundError:
+        return mod
+
+
+SKLEARN_SCRIPT = """
+import numpy as np, warnings
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+warnings.filterwarnings("ignore")
+x, y = load_digits(return_X_y=True)
+xt, xs, yt, ys = train_test_split(x.astype(np.float32), y, test_size=0.3, stratify=y, random_state=0)
+sc = StandardScaler().fit(xt)
+clf = MLPClassifier(hidden_layer_sizes=(64,), alpha=0.0, batch_size=200, max_iter={epochs}, tol=0.0,
+                    n_iter_no_change={epochs} + 1, random_state=0).fit(sc.transform(xt), yt)
+print(clf.score(sc.transform(xs), ys))
+"""
+
+
+def _end_to_end(repeats: int, epochs: int = 300) -> list[dict]:
+    from tests.bench.peers.projects import project_for
+    from layerlab.core.project import save_project
+
+    walls: dict[str, list[float]] = {"layerlab": [], "sklearn": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = Path(tmp) / "digits_mlp.layerlab.json"
+        save_project(project_for("mlp", epochs, 200, 1e-3), proj)
+        layerlab = [str(Path(sys.executable).with_name("layerlab")), "train", str(proj), "--out"]
+        for r in range(repeats):
+            for tool in (("layerlab", "sklearn") if r % 2 == 0 else ("sklearn", "layerlab")):
+                cmd = layerlab + [str(Path(tmp) / f"run{r}")] if tool == "layerlab" else \
+                    [sys.executable, "-c", SKLEARN_SCRIPT.format(epochs=epochs)]
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=900)
+                walls[tool].append(time.perf_counter() - t0)
+                if out.returncode:
+                    raise RuntimeError(f"{tool} end to end failed: {out.stderr.strip()[-400:]}")
+    ours, theirs = statistics.median(walls["layerlab"]), statistics.median(walls["sklearn"])
+    return [figure("cli_end_to_end_vs_sklearn", ours, "s", theirs, ours / theirs,
+                   note=f"`layerlab train` digits MLP {epochs} epochs, process start to exit, against a scikit-learn "
+                        f"script doing the same; ratio = LayerLab's wall time over scikit-learn's (target ≤ 1.5); "
+                        f"median of {repeats}")]
+
+
+def run(repeats: int = 3) -> list[dict]:
+    return _throughput(repeats) + _end_to_end(repeats)
+
+
+if __name__ == "__main__":
+    for fig in run():
+        print(json.dumps(fig))
