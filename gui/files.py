@@ -30,6 +30,16 @@ def recovery_dir() -> Path:
     return Path(base) / "recovery"
 
 
+def last_folder() -> Path:
+    """Where Open and Save dialogs start: the folder used last, else the home folder."""
+    value = QSettings().value("lastFolder", "")
+    return Path(value) if isinstance(value, str) and value and Path(value).is_dir() else Path.home()
+
+
+def remember_folder(folder: Path) -> None:
+    QSettings().setValue("lastFolder", str(folder))
+
+
 def blank_project() -> Project:
     p = Project(name="Untitled")
     p.graph.add_node("Input", pos=(0.0, 0.0), name="x")
@@ -61,6 +71,7 @@ class FileController(QObject):
             return False
         self.document.set_project(project, Path(path).resolve())
         self.add_recent(Path(path).resolve())
+        remember_folder(Path(path).resolve().parent)
         self.window.after_load()
         return True
 
@@ -87,8 +98,7 @@ class FileController(QObject):
         if not self.maybe_save():
             return False
         if path is None:
-            start = str(self.document.path.parent) if self.document.path else str(Path.home())
-            path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILE_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self.window, "Open project", str(last_folder()), FILE_FILTER)
             if not path:
                 return False
         return self.load(path)
@@ -101,7 +111,7 @@ class FileController(QObject):
 
     def save_as(self, path: str | Path | None = None) -> bool:
         if path is None:
-            start = str(self.document.path or Path.home() / f"{_slug(self.document.project.name)}.layerlab.json")
+            start = str(self.document.path or last_folder() / f"{_slug(self.document.project.name)}.layerlab.json")
             path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", start, FILE_FILTER)
             if not path:
                 return False
@@ -111,17 +121,45 @@ class FileController(QObject):
         return self.save_to(path)
 
     def save_to(self, path: Path) -> bool:
+        old_runs = self._runs_root()
         try:
             save_project(self.document.project, path)
         except OSError as e:
             QMessageBox.critical(self.window, "Cannot save project", f"{path}: {e.strerror or e}")
             return False
+        was_untitled = self.document.path is None
         self.document.set_path(path.resolve())
         self.document.undo_stack.setClean()
         self.add_recent(path.resolve())
         self.remove_recovery()
-        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        remember_folder(path.parent)
+        note = self._bring_runs(old_runs, link=not was_untitled)
+        self.window.statusBar().showMessage(f"Saved {path}{note}", 8000 if note else 4000)
         return True
+
+    def _runs_root(self) -> Path | None:
+        ui = getattr(self.window, "training", None)
+        return Path(ui.runs_root()) if ui is not None and hasattr(ui, "runs_root") else None
+
+    def _bring_runs(self, old: Path | None, link: bool) -> str:
+        """Runs follow the project: an untitled project's runs (in the app's data folder) move
+        beside the saved file; after Save As elsewhere, the old folder's runs are linked."""
+        new = self._runs_root()
+        if old is None or new is None or not old.is_dir():
+            return ""
+        ui = self.window.training
+        controller = getattr(ui, "controller", None)
+        if not link and controller is not None and controller.running:
+            return f"; the runs stay in {old} while a run is in progress"
+        from ..core.train.runs import adopt_runs
+        moved = adopt_runs(old, new, link=link)
+        history = getattr(getattr(ui, "dashboard", None), "history", None)
+        if history is not None:
+            history.set_root(new)
+        if not moved:
+            return ""
+        n = f"{len(moved)} run{'s' if len(moved) != 1 else ''}"
+        return f"; {n} {'linked' if link else 'moved'} to {new}"
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False means the user cancelled."""

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,28 @@ def restore_optimizer(optimizer, tensors: dict[str, torch.Tensor], saved: dict[s
             for k, v in optimizer.state.get(p, {}).items():
                 if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
                     optimizer.state[p][k] = torch.empty_like(p).copy_(v)
+
+
+def adopt_runs(src: str | os.PathLike, dst: str | os.PathLike, link: bool = False) -> list[Path]:
+    """Bring the run folders under `src` to `dst` (a saved project's runs/ folder): moved, or
+    linked (symlinks) when the old location keeps its own project. A name already taken at
+    `dst` gets -2, -3 ... Returns the new paths; nothing that is not a run folder is touched."""
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir() or src.resolve() == dst.resolve():
+        return []
+    moved = []
+    for run in sorted(p for p in src.iterdir() if p.is_dir() and not p.is_symlink()
+                      and any((p / f).is_file() for f in ("config.json", "project.layerlab.json"))):
+        dst.mkdir(parents=True, exist_ok=True)
+        target, k = dst / run.name, 2
+        while target.exists() or target.is_symlink():
+            target, k = dst / f"{run.name}-{k}", k + 1
+        try:
+            if link:
+                target.symlink_to(run.resolve(), target_is_directory=True)
+            else:
+                shutil.move(str(run), str(target))   # a rename on one file system
+        except OSError:
+            continue   # one unmovable run must not stop the others; it stays where it was
+        moved.append(target)
+    return moved

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLineEdit, QPushButton,
                                QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QWidget)
 
@@ -128,12 +128,15 @@ class DataPanel:
     def _browse(self) -> None:
         d = self.ctx.project.data
         base = self.ctx.base_dir() or Path.cwd()
+        last = QSettings().value("data/lastFolder", "")
+        start = last if isinstance(last, str) and last and Path(last).is_dir() else str(base)
         if d.dataset == "images":
-            path = QFileDialog.getExistingDirectory(self.widget, "Image folder (one sub-folder per class)", str(base))
+            path = QFileDialog.getExistingDirectory(self.widget, "Image folder (one sub-folder per class)", start)
         else:
             filt = {"csv": "CSV (*.csv *.tsv *.txt)", "npz": "NumPy (*.npz)"}.get(d.dataset, "All files (*)")
-            path, _ = QFileDialog.getOpenFileName(self.widget, "Data file", str(base), filt)
+            path, _ = QFileDialog.getOpenFileName(self.widget, "Data file", start, filt)
         if path:
+            QSettings().setValue("data/lastFolder", str(Path(path).parent))
             try:  # relative to the project: the project folder can move with its data
                 path = os.path.relpath(path, base)
             except ValueError:
