@@ -142,13 +142,17 @@ def _check_ends(graph: Graph, a: Analysis) -> None:
 
 def _check_edges(graph: Graph, a: Analysis) -> dict[str, dict[int, str]]:
     incoming: dict[str, dict[int, str]] = {}
+    arities: dict[str, int] = {}
     for e in graph.edges:
         dst = graph.nodes[e.dst]
         if graph.nodes[e.src].type == "Output":
             a.problems.append(Problem(e.src, f"{graph.nodes[e.src].label} has an outgoing connection",
                                       "Output ends the network; remove the connection"))
             continue
-        arity = graph.arity(dst)
+        arity = arities.get(e.dst)
+        if arity is None:
+            p = a.resolved.get(e.dst)
+            arity = arities[e.dst] = dst.spec.arity(p) if p is not None else graph.arity(dst)
         if e.slot >= arity:
             a.problems.append(Problem(e.dst, f"{dst.label} has {arity} input(s) but a connection "
                                              f"goes into input {e.slot + 1}", "remove that connection"))

@@ -304,7 +304,8 @@ class Graph:
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9
                                and v == v for v in pos)):
                 raise GraphError(f"node {raw['id']!r}: pos must be [x, y]")
-            unknown = set(params) - set(layers.get(raw["type"]).defaults()) if raw["type"] in layers.REGISTRY else ()
+            spec = layers.REGISTRY.get(raw["type"])
+            unknown = params.keys() - spec._by_name.keys() if spec is not None else ()
             if unknown:
                 raise GraphError(f"node {raw['id']!r}: {raw['type']} has no parameter {shown(repr(sorted(unknown)[0]))}")
             g._load_node(raw["type"], params, tuple(pos), raw.get("name"), raw["id"], names)
