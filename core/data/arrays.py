@@ -2,7 +2,6 @@
 with arrays X and y (never unpickled)."""
 from __future__ import annotations
 
-import gzip
 import math
 import struct
 import zipfile
@@ -10,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import memory
 from .dataset import Raw
 from .errors import DataError
+from .limits import check_bytes, dataset_bytes, gunzip, read_bytes, regular_file
 from .options import Options
 from .targets import make_target
 
@@ -20,19 +21,8 @@ IDX_TYPES = {0x08: (">u1", "unsigned byte"), 0x09: (">i1", "signed byte"), 0x0B:
              0x0C: (">i4", "int"), 0x0D: (">f4", "float"), 0x0E: (">f8", "double")}
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Parse an IDX file: 2 zero bytes, a type code, the number of dims, dims as big-endian uint32,
-    then the values big-endian in C order. Truncated or padded files are refused."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"IDX file {path} cannot be read ({e.strerror or e}): check the path") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise DataError(f"IDX file {path.name} is a broken gzip archive ({e}): download it again") from None
-    name = path.name
+def _idx_header(data: bytes, name: str) -> tuple[str, str, tuple[int, ...], int]:
+    """(dtype, type name, dims, header length) from the first bytes of an IDX file."""
     if len(data) < 4:
         raise DataError(f"IDX file {name} is {len(data)} bytes, too short for an IDX header: "
                         "it is truncated or not an IDX file; download it again")
@@ -49,18 +39,38 @@ def read_idx(path: Path) -> np.ndarray:
     if len(data) < header:
         raise DataError(f"IDX file {name} is truncated inside its header ({len(data)} of {header} bytes): "
                         "download it again")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype, tname = IDX_TYPES[code]
-    need = math.prod(dims) * np.dtype(dtype).itemsize
-    have = len(data) - header
+    return dtype, tname, struct.unpack(f">{ndim}I", data[4:header]), header
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse an IDX file: 2 zero bytes, a type code, the number of dims, dims as big-endian uint32,
+    then the values big-endian in C order. Truncated or padded files are refused; the size the
+    header declares is checked against the memory budget before anything that large is read."""
+    name = path.name
+    data = read_bytes(path, "IDX file", memory.budget_bytes())
+    gz = data[:2] == b"\x1f\x8b"
+    head = gunzip_head(data, name) if gz else data[:4 + 4 * 255]
+    dtype, tname, dims, header = _idx_header(head, name)
+    count = math.prod(dims)
+    need = count * np.dtype(dtype).itemsize
     shape = "×".join(f"{d:,}" for d in dims)
+    check_bytes(need + dataset_bytes(count), f"IDX file {name} ({shape} {tname} values)")
+    if gz:
+        data = gunzip(data, header + need, name)
+    have = len(data) - header
     if have < need:
         raise DataError(f"IDX file {name} is truncated: its header promises {shape} {tname} values "
                         f"({need:,} bytes) but only {have:,} bytes follow; download or unpack it again")
     if have > need:
         raise DataError(f"IDX file {name} has {have - need:,} bytes after the {shape} {tname} values its "
                         "header promises: the file is damaged or its header is wrong; download it again")
-    return np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
+    return np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+
+
+def gunzip_head(data: bytes, name: str) -> bytes:
+    """The first bytes of a gzipped IDX file: its header, at most 4 + 4 × 255 bytes."""
+    return gunzip(data, 4 + 4 * 255, name, whole=False)
 
 
 def load_idx(images: Path, labels: Path, task: str) -> Raw:
@@ -75,8 +85,9 @@ def load_idx(images: Path, labels: Path, task: str) -> Raw:
     if len(y) != len(x):
         raise DataError(f"IDX files disagree: {images.name} holds {len(x):,} samples but {labels.name} holds "
                         f"{len(y):,} labels: pair the matching images and labels files")
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    xf = x.astype(np.float32) / scale
+    xf = x.astype(np.float32)
+    if x.dtype == np.uint8:
+        xf /= 255.0
     if x.ndim == 3:
         xf = xf[:, None]
     elif x.ndim == 4:
@@ -109,8 +120,36 @@ def _npz_array(npz, key: str, path: Path) -> np.ndarray:
         raise DataError(f"npz array {key!r} in {path.name} is damaged ({e}): save it again with np.savez") from None
 
 
+def npz_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Each member's (shape, dtype) from its .npy header, read without decompressing the data."""
+    out = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = reader(f)
+                out[info.filename[:-4]] = (tuple(shape), dtype)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError):
+        return out   # np.load below gives the one-line reason
+    return out
+
+
+def _check_npz_size(path: Path) -> None:
+    for key, (shape, dtype) in npz_shapes(path).items():
+        count = math.prod(shape)
+        check_bytes(count * dtype.itemsize + dataset_bytes(count),
+                    f"npz array {key!r} in {path.name} ({'×'.join(f'{d:,}' for d in shape)} {dtype})")
+
+
 def load_npz(path: Path, task: str, opts: Options) -> Raw:
     as_long = opts.choice("input_dtype", "float", ("float", "long")) == "long"
+    regular_file(path, "npz file")
+    _check_npz_size(path)
     try:
         npz = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:

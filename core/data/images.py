@@ -8,10 +8,12 @@ import numpy as np
 
 from .dataset import Raw, plural
 from .errors import DataError
+from .limits import check_bytes, dataset_bytes
 from .options import OPTIONS, Options, _parse_number
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 MAX_SIZE = 1024
+MAX_PIXELS = 64 * 2**20   # per image file; a larger one is a decompression bomb or not a training image
 
 
 def image_size(opts: Options) -> tuple[int, int]:
@@ -62,11 +64,16 @@ def load_images(root: Path, opts: Options) -> Raw:
     gray = opts.bool("grayscale", OPTIONS["images"]["grayscale"][0])
     mode, channels = ("L", 1) if gray else ("RGB", 3)
     classes, files = list_images(root)
+    check_bytes(dataset_bytes(len(files) * channels * h * w),
+                f"image folder {root.name} ({len(files):,} images of {channels}×{h}×{w} at data.options.size)")
     x = np.empty((len(files), channels, h, w), dtype=np.float32)
     y = np.empty(len(files), dtype=np.int64)
     for i, (path, k) in enumerate(files):
         try:
             with Image.open(path) as im:
+                if im.width * im.height > MAX_PIXELS:   # checked from the header, before decoding
+                    raise Image.DecompressionBombError(f"{im.width}×{im.height} pixels, more than "
+                                                       f"{MAX_PIXELS:,}")
                 im.draft(mode, (w, h))          # JPEG: decode at a reduced size when that is enough
                 im = _flatten_alpha(im).convert(mode).resize((w, h), Image.Resampling.BILINEAR)
                 arr = np.asarray(im, dtype=np.float32)

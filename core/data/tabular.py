@@ -12,25 +12,41 @@ import pandas as pd
 
 from .dataset import Raw, plural
 from .errors import DataError
+from .limits import check_bytes, dataset_bytes, regular_file
 from .options import OPTIONS, Options
 from .targets import make_target
 
 IMPUTE = ("mean", "median", "drop")
 F32_MAX = float(np.finfo(np.float32).max)   # features and targets become float32 tensors
+TEXT_COPIES = 10    # a table of Python strings takes about ten times the file's bytes
 FIX = 'clean it, or set data.options {"impute": "mean"} (or "median", or "drop" to drop such rows)'
 
 
 @dataclass
 class _Column:
     name: str
-    values: np.ndarray        # float64 [N, k] with NaN where missing / junk
+    values: np.ndarray | None  # float64 [N] with NaN where missing / junk; None for text (see codes)
     names: list[str]          # k feature names
     missing: np.ndarray       # bool [N]
     junk: np.ndarray          # bool [N]: present but not a number
     text: pd.Series           # the raw cells, for messages
+    codes: np.ndarray | None = None   # text: category index per row (-1 missing), one-hot when written
+
+    def write(self, out: np.ndarray, keep: np.ndarray) -> None:
+        """Fill `out` [kept rows, k] (float32): the number, or the one-hot indicators (NaN where missing)."""
+        if self.codes is None:
+            out[:, 0] = self.values[keep]
+            return
+        codes = self.codes[keep]
+        out[:] = 0.0
+        present = codes >= 0
+        out[np.flatnonzero(present), codes[present]] = 1.0
+        out[self.missing[keep]] = np.nan
 
 
 def read_csv(path: Path) -> pd.DataFrame:
+    size = regular_file(path, "CSV file").st_size
+    check_bytes(size * TEXT_COPIES, f"CSV file {path.name} ({size / 2**20:,.1f} MB of text, read into a table)")
     try:
         df = pd.read_csv(path, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -93,12 +109,25 @@ def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
                 _refuse(c.name, c.missing, c.junk, c.text, extra=sum(int((o.missing | o.junk).sum()) for o in cols))
         keep = np.ones(len(df), bool)
 
-    x = np.concatenate([c.values for c in cols], axis=1)[keep]
+    x = _features(cols, keep, path.name)
     y_values = (y_float if y_numeric else y_cells.astype(str).to_numpy())[keep]
     y, task, k, class_names = make_target(y_values, task, f"CSV target column {target!r}")
-    return Raw(x=x.astype(np.float32), y=y, task=task, num_classes=k, class_names=class_names,
+    return Raw(x=x, y=y, task=task, num_classes=k, class_names=class_names,
                feature_names=[n for c in cols for n in c.names], columns=[c.name for c in cols for _ in c.names],
                impute=impute if impute in ("mean", "median") else "", notes=notes)
+
+
+def _features(cols: list[_Column], keep: np.ndarray, name: str) -> np.ndarray:
+    """The float32 feature matrix, its size checked against the memory budget before allocating."""
+    rows, width = int(keep.sum()), sum(len(c.names) for c in cols)
+    check_bytes(rows * width * 4 + dataset_bytes(rows * width),
+                f"CSV file {name} ({rows:,} rows × {width:,} features after one-hot encoding text columns)")
+    x = np.empty((rows, width), dtype=np.float32)
+    start = 0
+    for c in cols:
+        c.write(x[:, start:start + len(c.names)], keep)
+        start += len(c.names)
+    return x
 
 
 def _is_saved_index(df: pd.DataFrame, target: str) -> bool:
@@ -134,13 +163,13 @@ def _column(name: str, cells: pd.Series, max_cat: int) -> _Column:
     if missing.all():
         raise DataError(f"CSV column {name!r} has no values: remove it from the file")
     if cells.dtype.kind == "b":
-        return _Column(name, cells.astype(float).to_numpy()[:, None], [name], missing, np.zeros_like(missing), cells)
+        return _Column(name, cells.astype(float).to_numpy(), [name], missing, np.zeros_like(missing), cells)
     num = pd.to_numeric(cells, errors="coerce") if cells.dtype.kind not in "iuf" else cells
     if cells.dtype.kind in "iuf" or _mostly_numbers(cells, num):
         values = num.to_numpy(dtype=np.float64, na_value=np.nan)
         junk = ~missing & ~_in_range(values)
         values = np.where(_in_range(values), values, np.nan)
-        return _Column(name, values[:, None], [name], missing, junk, cells)
+        return _Column(name, values, [name], missing, junk, cells)
     # text: one-hot, categories in sorted order; a missing cell is NaN in every indicator
     cats = sorted(cells.dropna().astype(str).unique())
     if len(cats) > max_cat:
@@ -149,10 +178,7 @@ def _column(name: str, cells: pd.Series, max_cat: int) -> _Column:
                         "data.options.max_categories")
     labels = [str(v) if not m else None for v, m in zip(cells, missing)]
     codes = np.asarray(pd.Categorical(labels, categories=cats).codes)
-    onehot = np.zeros((len(cells), len(cats)))
-    onehot[np.arange(len(cells))[codes >= 0], codes[codes >= 0]] = 1.0
-    onehot[missing] = np.nan
-    return _Column(name, onehot, [f"{name}={c}" for c in cats], missing, np.zeros_like(missing), cells)
+    return _Column(name, None, [f"{name}={c}" for c in cats], missing, np.zeros_like(missing), cells, codes)
 
 
 def _refuse(name: str, missing: np.ndarray, junk: np.ndarray, cells: pd.Series, is_target: bool = False,
