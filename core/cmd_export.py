@@ -22,6 +22,9 @@ def register(sub) -> None:
     p.add_argument("--preprocessing", help="preprocessing.json (default: the one beside the weights)")
     p.add_argument("--run", help="run folder with metrics.csv (card; default: the weights' folder)")
     p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--quantize", choices=("int8-dynamic", "int8-static", "fp16"),
+                   help="onnx only: shrink with onnxruntime's quantization; reports size and test accuracy "
+                        "before and after")
     p.add_argument("--no-verify", action="store_true", help="skip comparing outputs with LayerLab's model")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
@@ -53,7 +56,8 @@ def run(args) -> int:
     try:
         pre = read_preprocessing(args.preprocessing) if args.preprocessing else None
         paths = export(project, weights, args.fmt, args.out, pre, run_dir=run_dir, opset=args.opset,
-                       verify=not args.no_verify, base_dir=project_path.resolve().parent)
+                       verify=not args.no_verify, base_dir=project_path.resolve().parent,
+                       quantize=args.quantize)
     except ExportError as e:
         raise CliError(str(e), 2) from None
     report = {"format": args.fmt, "files": [str(p) for p in paths], **paths.info}
@@ -62,8 +66,14 @@ def run(args) -> int:
         return 0
     for p in paths:
         print(f"wrote {p}")
+    if args.quantize:
+        from .export.quantize import QUANT_KEYS, comparison_table
+        print(comparison_table(paths.info))
+    else:
+        QUANT_KEYS = ()
     facts = [f"{k} {v:.2e}" if k == "max_abs_diff" and isinstance(v, float) else f"{k} {v}"
-             for k, v in paths.info.items() if k not in ("format", "folder", "warnings") and v is not None]
+             for k, v in paths.info.items()
+             if k not in ("format", "folder", "warnings", *QUANT_KEYS) and v is not None]
     if facts:
         print(", ".join(facts))
     for w in paths.info.get("warnings", []):

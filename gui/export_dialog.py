@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from ..core.export import SUFFIX
 from ..core.project import Project
 from . import theme
-from .export_support import (FORMATS, STYLE, VERIFIED, WEIGHTS_FILTER, ExportThread, default_name, list_runs,
+from .export_support import (FORMATS, QUANTIZE, STYLE, VERIFIED, WEIGHTS_FILTER, ExportThread, default_name, list_runs,
                              graph_problem, renamed, result_html, row, runs_root, weights_hint)
 
 
@@ -53,6 +53,9 @@ class ExportDialog(QDialog):
         self.best = QRadioButton("Best epoch", objectName="exportBest", checked=True)
         self.last = QRadioButton("Last checkpoint", objectName="exportLast")
         self.weights_hint = QLabel(objectName="exportWeightsHint")
+        self.quantize = QComboBox(objectName="exportQuantize")
+        for key, label in QUANTIZE.items():
+            self.quantize.addItem(label, key)
         self.path = QLineEdit(objectName="exportPath")
         self.browse = QPushButton("Browse…", objectName="exportBrowse")
         self.message = QLabel(objectName="exportError", wordWrap=True, visible=False)
@@ -74,6 +77,7 @@ class ExportDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Format", self.format)
         form.addRow("", self.format_help)
+        form.addRow("Quantize", self.quantize)
         form.addRow("Weights", self.source)
         self.which_row = row(self.best, self.last, None)
         form.addRow("", self.which_row)
@@ -206,6 +210,8 @@ class ExportDialog(QDialog):
         for w in (self.format, self.source, self.which_row, self.path, self.browse):
             w.setEnabled(not self.busy)
         self.form.setRowVisible(self.which_row, kind == "run")
+        self.form.setRowVisible(self.quantize, self.fmt == "onnx")
+        self.quantize.setEnabled(not self.busy)
         self.weights_hint.setText(weights_hint(self.fmt, kind, weights))
         self.weights_hint.setToolTip(str(weights or ""))
         ok = not self.busy and not self._graph_blocked and bool(self.path.text().strip())
@@ -260,7 +266,9 @@ class ExportDialog(QDialog):
         base = self.document.path.parent if self.document.path else None
         self.message.hide()
         self.result.hide()
-        self.worker = ExportThread(dict(project=project, weights_path=weights, fmt=fmt, out=out, base_dir=base), self)
+        quantize = self.quantize.currentData() if fmt == "onnx" else None
+        self.worker = ExportThread(dict(project=project, weights_path=weights, fmt=fmt, out=out, base_dir=base,
+                                        quantize=quantize), self)
         self.worker.finished.connect(self._finished)
         QSettings().setValue("export/format", fmt)
         self._set_busy(True, f"Exporting {FORMATS[fmt][0]}…" + (" then checking its outputs against LayerLab's "

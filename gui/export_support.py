@@ -33,6 +33,8 @@ FORMATS = {
                      "(DDP-ready); needs no weights", "train_{}.py"),
 }
 VERIFIED = ("onnx", "pt2", "source")
+QUANTIZE = {None: "None (float32)", "int8-dynamic": "int8, dynamic (weights int8; smallest)",
+            "int8-static": "int8, static (calibrated on training batches)", "fp16": "float16 (half size)"}
 WEIGHTS_FILTER = "safetensors weights (*.safetensors);;All files (*)"
 STAMP = re.compile(r"^(\d{8}-\d{6})(?:-(.+))?$")
 STYLE = f"""
@@ -116,10 +118,22 @@ def result_html(exported, warning_color: str) -> tuple[str, Path]:
         facts.append(f"ONNX opset {info['opset']}")
     if facts:
         lines.append(" · ".join(facts))
+    if info.get("quantize"):
+        lines.append(quantize_table(info))
     if info.get("preprocessing"):
         lines.append(f"Preprocessing included: {html.escape(str(info['preprocessing']))}")
     lines += [f"<span style='color:{warning_color}'>⚠ {html.escape(str(w))}</span>" for w in info.get("warnings", [])]
     return "<br>".join(lines), folder
+
+
+def quantize_table(info: dict) -> str:
+    """Float32 and quantized side by side: file size, test accuracy (or MAE)."""
+    from ..core.export.quantize import comparison_rows   # torch-free
+
+    rows = [("", "float32", info["quantize"]), *comparison_rows(info)]
+    cell = "<td style='padding-right:14px'>{}</td>"
+    body = "".join("<tr>" + "".join(cell.format(html.escape(c)) for c in r) + "</tr>" for r in rows)
+    return f"<table>{body}</table>"
 
 
 # ---------------------------------------------------------------- this project's runs

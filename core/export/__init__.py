@@ -25,13 +25,16 @@ SUFFIX = {"native": "", "onnx": ".onnx", "pt2": ".pt2", "source": ".py", "card":
 def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str | os.PathLike,
            preprocessing: dict | None = None, *, run_dir: str | os.PathLike | None = None,
            opset: int | None = None, verify: bool = True,
-           base_dir: str | os.PathLike | None = None) -> Exported:
+           base_dir: str | os.PathLike | None = None, quantize: str | None = None) -> Exported:
     """Write `project` with the weights at `weights_path` in format `fmt` to `out`; returns the
     paths written (an `Exported` list with `.info`). `run_dir` (card, train-script) defaults to the
     weights' folder when it is a run folder. `verify` checks numerics against LayerLab's model.
-    `base_dir` (train-script) is the project file's folder, where relative data paths start."""
+    `base_dir` (train-script, quantize) is the project file's folder, where relative data paths start.
+    `quantize` (onnx only): int8-dynamic, int8-static or fp16 (see export.quantize)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if quantize and fmt != "onnx":
+        raise ExportError("quantization applies to ONNX exports only: use --format onnx, or drop --quantize")
     if run_dir is None and weights_path is not None:
         parent = Path(weights_path).parent
         if (parent / "metrics.csv").is_file() or (parent / "config.json").is_file():
@@ -43,6 +46,9 @@ def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str |
     if fmt == "native":
         from .native import export_native
         done = export_native(prep, out)
+    elif fmt == "onnx" and quantize:
+        from .quantize import export_quantized
+        done = export_quantized(prep, out, quantize, opset=opset, base_dir=base_dir)
     elif fmt == "onnx":
         from .onnx_export import export_onnx
         done = export_onnx(prep, out, opset=opset, verify=verify)
