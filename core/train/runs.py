@@ -182,7 +182,7 @@ class RunFolder:
         tensors, metadata = read_weights(path)
         try:
             return tensors, json.loads(metadata["state"])
-        except (KeyError, json.JSONDecodeError):
+        except (KeyError, ValueError, RecursionError):   # ValueError: also 5,000-digit numbers
             raise RunError(f"{path} holds no readable training state: start a new run") from None
 
 

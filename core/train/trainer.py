@@ -132,6 +132,7 @@ class Trainer:
         return ["epoch", "train_loss", "val_loss", *self.setup.metric_names, "lr", "seconds"]
 
     def _resume(self) -> None:
+        from .resume_state import check_state
         s, src = self.setup, RunFolder(self.resume_from)
         if src.path.resolve() != self.folder.path.resolve():     # continuing into another folder
             import shutil
@@ -140,6 +141,8 @@ class Trainer:
                     shutil.copy2(src.file(name), self.folder.file(name))
         src.load_weights(s.compiled, "last")
         tensors, state = src.load_state()
+        check_state(tensors, state, optimizer=s.optimizer, scheduler=s.scheduler, generator=self.generator,
+                    device=s.device, epochs=self.project.training.epochs, steps_per_epoch=s.steps_per_epoch)
         t = state.get("trainer", {})
         plateau = s.scheduler is not None and not s.per_step and type(s.scheduler).__name__ == "ReduceLROnPlateau"
         restore_optimizer(s.optimizer, tensors, state.get("optimizer", {}), keep_lr=plateau)
