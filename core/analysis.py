@@ -113,7 +113,7 @@ def _check_memory(graph: Graph, a: Analysis) -> None:
     """Training holds weights, gradients and two optimizer moments: 16 bytes per parameter."""
     total = a.total_params
     try:
-        memory.check(TRAIN_BYTES_PER_PARAM * total, f"the network's {total:,} parameters (training)")
+        memory.check_budget(TRAIN_BYTES_PER_PARAM * total, f"the network's {total:,} parameters (training)")
     except memory.BudgetError as e:
         node = max(a.param_counts, key=a.param_counts.get) if a.param_counts else None
         cause, _, fix = str(e).partition(": ")

@@ -51,7 +51,7 @@ def human(n: float) -> str:
     return f"{int(n):,} bytes"
 
 
-def check(size: float, what: str, budget: int | None = None) -> None:
+def check_budget(size: float, what: str, budget: int | None = None) -> None:
     """Raise BudgetError when `size` bytes for `what` exceed the budget."""
     budget = budget_bytes() if budget is None else budget
     if size > budget:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import memory
+from ..memory import ENV as MEMORY_ENV
 from ..safe_text import shown
 from ..specs import BUILTIN_DATASETS, FILE_SOURCES, DataSpec
 from .builtin import BUILTINS, TASKS, VOCAB, corpus_path, decode_text, encode_text
@@ -61,7 +61,7 @@ def load(spec: DataSpec, base_dir: Path | str | None = None) -> Dataset:
         raise
     except MemoryError:   # the estimates missed (a budget above what the computer can give)
         raise DataError(f"{spec.dataset} source {shown(spec.path)!r} needs more memory than is free: use a "
-                        f"smaller data set, or a lower {memory.ENV}") from None
+                        f"smaller data set, or a lower {MEMORY_ENV}") from None
     except Exception as e:   # a file went wrong in a way not foreseen: still one clear line, cause chained
         if spec.dataset not in FILE_SOURCES:
             raise

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import memory
+from ..memory import budget_bytes
 from .dataset import Raw
 from .errors import DataError
 from .limits import check_bytes, dataset_bytes, gunzip, read_bytes, regular_file
@@ -48,7 +48,7 @@ def read_idx(path: Path) -> np.ndarray:
     then the values big-endian in C order. Truncated or padded files are refused; the size the
     header declares is checked against the memory budget before anything that large is read."""
     name = path.name
-    data = read_bytes(path, "IDX file", memory.budget_bytes())
+    data = read_bytes(path, "IDX file", budget_bytes())
     gz = data[:2] == b"\x1f\x8b"
     head = gunzip_head(data, name) if gz else data[:4 + 4 * 255]
     dtype, tname, dims, header = _idx_header(head, name)

@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from .. import memory
+from ..memory import BudgetError, check_budget
 from .errors import DataError
 
 # the features exist as a float32 array, as a tensor, split into train / val / test and
@@ -31,8 +31,8 @@ def regular_file(path: Path, what: str) -> os.stat_result:
 def check_bytes(size: float, what: str) -> None:
     """DataError when `size` bytes exceed the memory budget."""
     try:
-        memory.check(size, what)
-    except memory.BudgetError as e:
+        check_budget(size, what)
+    except BudgetError as e:
         raise DataError(str(e)) from None
 
 

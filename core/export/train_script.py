@@ -30,7 +30,8 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed", "lay
            "layerlab.core.data.dataset", "layerlab.core.data.errors", "layerlab.core.data.options",
            "layerlab.core.data.synthetic", "layerlab.core.data.builtin", "layerlab.core.data.splits",
            "layerlab.core.data.preprocess", "layerlab.core.data.targets", "layerlab.core.data.tabular",
-           "layerlab.core.data.arrays", "layerlab.core.data.images", "layerlab.core.specs",
+           "layerlab.core.data.arrays", "layerlab.core.data.images", "layerlab.core.data.limits",
+           "layerlab.core.memory", "layerlab.core.safe_text", "layerlab.core.specs",
            "layerlab.core.train.init", "layerlab.core.train.losses", "layerlab.core.train.metrics",
            "layerlab.core.train.optim", "layerlab.core.train.regularize"]
 SYNTHETIC = ("spiral", "moons", "circles", "xor", "blobs", "sine", "reverse")
