@@ -27,6 +27,7 @@ def register(sub) -> None:
                         "before and after")
     p.add_argument("--no-verify", action="store_true", help="skip comparing outputs with LayerLab's model")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--force", action="store_true", help="replace files the export would overwrite")
     p.set_defaults(func=run)
 
 
@@ -57,7 +58,7 @@ def run(args) -> int:
         pre = read_preprocessing(args.preprocessing) if args.preprocessing else None
         paths = export(project, weights, args.fmt, args.out, pre, run_dir=run_dir, opset=args.opset,
                        verify=not args.no_verify, base_dir=project_path.resolve().parent,
-                       quantize=args.quantize)
+                       quantize=args.quantize, force=args.force)
     except ExportError as e:
         raise CliError(str(e), 2) from None
     report = {"format": args.fmt, "files": [str(p) for p in paths], **paths.info}

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QVBoxLayout)
 
 from ..core.export import SUFFIX
+from ..core.export.overwrite import existing_files
 from ..core.project import Project
 from . import theme
 from .export_support import (FORMATS, QUANTIZE, STYLE, VERIFIED, WEIGHTS_FILTER, ExportThread, default_name, list_runs,
@@ -257,18 +258,20 @@ class ExportDialog(QDialog):
         if SUFFIX[fmt] and out.suffix.lower() != SUFFIX[fmt]:
             out = out.with_name(out.name + SUFFIX[fmt])
             self.path.setText(str(out))
-        if (out.is_file() or (out.is_dir() and any(out.iterdir()))) and QMessageBox.question(
-                self, "Replace?", f"{out} already exists. Replace it?",
+        project = Project.from_dict(self.document.project.to_dict())   # the worker gets its own copy
+        there = existing_files(project, fmt, out)      # every file the export would replace, by name
+        if there and QMessageBox.question(
+                self, "Replace?", "The export would replace:\n" + "\n".join(str(p) for p in there)
+                + "\n\nReplace " + ("it?" if len(there) == 1 else f"all {len(there)}?"),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             return False
-        project = Project.from_dict(self.document.project.to_dict())   # the worker gets its own copy
         base = self.document.path.parent if self.document.path else None
         self.message.hide()
         self.result.hide()
         quantize = self.quantize.currentData() if fmt == "onnx" else None
         self.worker = ExportThread(dict(project=project, weights_path=weights, fmt=fmt, out=out, base_dir=base,
-                                        quantize=quantize), self)
+                                        quantize=quantize, force=True), self)
         self.worker.finished.connect(self._finished)
         QSettings().setValue("export/format", fmt)
         self._set_busy(True, f"Exporting {FORMATS[fmt][0]}…" + (" then checking its outputs against LayerLab's "

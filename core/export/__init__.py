@@ -25,12 +25,14 @@ SUFFIX = {"native": "", "onnx": ".onnx", "pt2": ".pt2", "source": ".py", "card":
 def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str | os.PathLike,
            preprocessing: dict | None = None, *, run_dir: str | os.PathLike | None = None,
            opset: int | None = None, verify: bool = True,
-           base_dir: str | os.PathLike | None = None, quantize: str | None = None) -> Exported:
+           base_dir: str | os.PathLike | None = None, quantize: str | None = None,
+           force: bool = False) -> Exported:
     """Write `project` with the weights at `weights_path` in format `fmt` to `out`; returns the
     paths written (an `Exported` list with `.info`). `run_dir` (card, train-script) defaults to the
     weights' folder when it is a run folder. `verify` checks numerics against LayerLab's model.
     `base_dir` (train-script, quantize) is the project file's folder, where relative data paths start.
-    `quantize` (onnx only): int8-dynamic, int8-static or fp16 (see export.quantize)."""
+    `quantize` (onnx only): int8-dynamic, int8-static or fp16 (see export.quantize).
+    Existing files are replaced only with `force`; another run's folder is never written into."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if quantize and fmt != "onnx":
@@ -39,6 +41,8 @@ def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str |
         parent = Path(weights_path).parent
         if (parent / "metrics.csv").is_file() or (parent / "config.json").is_file():
             run_dir = parent
+    from .overwrite import guard
+    guard(project, fmt, out, run_dir, force)
     if fmt == "train-script":
         from .train_script import export_train_script
         return export_train_script(project, out, run_dir=run_dir, base_dir=base_dir)

@@ -135,6 +135,8 @@ def test_exports_onnx_and_source_in_a_worker_and_reports(win, tmp_path, qtbot, m
     assert dlg.path.text() == str(tmp_path / "out" / "model.py")
     assert dlg.start() is False and dlg.worker is None           # "Replace?" answered No
     assert dialogs.calls[-1][:2] == ("question", "Replace?")
+    asked = " ".join(str(part) for part in dialogs.calls[-1])     # every file it would replace, by name
+    assert str(tmp_path / "out" / "model.py") in asked and str(tmp_path / "out" / "model.safetensors") in asked
     dlg.close()
     assert not dlg.isVisible()
 
