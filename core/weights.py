@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 
+from .safe_text import shown
+
+COUNTERS = ("num_batches_tracked",)   # BatchNorm's int64 step counter: the one non-float entry
+
+
 class WeightsError(ValueError):
     """Weights that cannot be loaded; the message names the file and the fix."""
 
@@ -45,6 +50,7 @@ def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     from safetensors import safe_open
+    import torch
 
     p = Path(path)
     if not p.is_file():
@@ -62,7 +68,17 @@ def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
             metadata = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
         raise WeightsError(f"{p}: not a valid safetensors file ({e})") from None
+    for key, value in tensors.items():
+        if not value.dtype.is_floating_point and not (key.endswith(COUNTERS) and value.dtype == torch.int64):
+            raise WeightsError(f"{p}: tensor {shown(key)} is {str(value.dtype).removeprefix('torch.')}, but weights "
+                               "are floating point: load weights saved by LayerLab (or PyTorch, as float)")
     return tensors, metadata
+
+
+def nonfinite(tensors: dict) -> list[str]:
+    """Names of floating tensors holding NaN or infinity (a diverged run's weights)."""
+    import torch
+    return [k for k, v in tensors.items() if v.dtype.is_floating_point and not bool(torch.isfinite(v).all())]
 
 
 def _looks_like_safetensors(p: Path) -> bool:

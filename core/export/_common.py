@@ -13,7 +13,7 @@ from typing import Any
 
 from ..compiler import Compiled, compile_graph
 from ..project import Project
-from ..weights import WeightsError, load_weights
+from ..weights import WeightsError, load_weights, nonfinite
 
 PRE_KINDS = ("none", "center", "standardize", "minmax", "pca_whiten")
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -197,10 +197,14 @@ def prepare(project: Project, weights_path, preprocessing: dict | None = None) -
         except WeightsError as e:
             raise ExportError(str(e)) from None
     compiled.module.eval()
+    bad = nonfinite(compiled.module.state_dict())
     if preprocessing is None:
         preprocessing = preprocessing_beside(weights_path)
     pre = check_preprocessing(preprocessing, compiled.input_type)
     warnings = []
+    if bad:
+        warnings.append(f"the weights hold NaN or infinity ({', '.join(bad[:3])}{', …' if len(bad) > 3 else ''}): "
+                        "the run diverged; export an earlier checkpoint or retrain")
     if weights_path is None:
         warnings.append("no weights given: the export holds the untrained, freshly initialized network")
     wanted = project.data.preprocessing

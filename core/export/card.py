@@ -13,12 +13,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..safe_text import strip_controls
 from ._common import Exported, Prepared
 
 
 def md(text: Any) -> str:
-    """User text made inert in Markdown: HTML escaped, table pipes and newlines neutralized."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """User text made inert in Markdown: HTML escaped, table pipes and newlines neutralized, link
+    and image brackets escaped (no `![x](http://tracker)` or `[x](javascript:…)` in a card),
+    control characters removed."""
+    text = strip_controls(str(text).replace("\r", " ").replace("\n", " "))
+    text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def read_metrics(run_dir) -> list[dict[str, float]]:
@@ -76,7 +81,7 @@ def plot_loss(rows: list[dict[str, float]], path: Path, title: str = "") -> bool
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)   # "$\\undefined$" in a name is text, not mathtext
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

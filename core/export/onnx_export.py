@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+from .compare import worst_diff
 from ._common import (ExportError, Exported, Prepared, deployable, example_batch, example_raw_batch,
                       quiet_exporters)
 
@@ -90,7 +91,7 @@ def verify_onnx(path, prep: Prepared, batches=(1, 7)) -> float | None:
         want = reference_outputs(prep, x).numpy()
         if got.shape != want.shape:
             raise ExportError(f"{path}: ONNX output shape {got.shape} differs from LayerLab's {want.shape}")
-        worst = max(worst, float(abs(got - want).max()))
+        worst = worst_diff(worst, got, want)
     if worst > 1e-4:
         raise ExportError(f"{path}: the ONNX model differs from LayerLab's by {worst:.2e} (> 1e-4)")
     return worst

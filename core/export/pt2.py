@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from .compare import worst_diff
 from ._common import (ExportError, Exported, Prepared, deployable, example_batch, example_raw_batch,
                       quiet_exporters)
 
@@ -59,7 +60,7 @@ def verify_pt2(path, prep: Prepared, batches=(1, 5)) -> float:
     with torch.no_grad():
         for i, n in enumerate(batches):
             x = example_raw_batch(prep.compiled, prep.preprocessing, batch=n, seed=200 + i)
-            worst = max(worst, float((module(x) - reference(x)).abs().max()))
+            worst = worst_diff(worst, module(x), reference(x))
     if worst > 1e-5:
         raise ExportError(f"{path}: the exported program differs from LayerLab's model by {worst:.2e}")
     return worst
