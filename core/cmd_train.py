@@ -131,6 +131,8 @@ def run(args) -> int:
             if not args.json:
                 print(f"training {project.name} on {e.device}: {e.n_train:,} train / {e.n_val:,} val / "
                       f"{e.n_test:,} test samples, {e.total_epochs} epochs → {e.run_dir}", file=sys.stderr)
+            for note in e.config.get("dataset", {}).get("notes", []) + e.config.get("notes", []):
+                print(f"note: {note}", file=sys.stderr)   # rows filled or dropped, split fall-backs
         elif isinstance(e, EpochEnd):
             progress.epoch(e)
             if args.json:

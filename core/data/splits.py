@@ -72,6 +72,15 @@ def _split(idx, y, n_val, n_test, seed, stratified):
     return np.asarray(train), np.asarray(val), np.asarray(test)
 
 
+def row_list(rows: np.ndarray, shown: int = 5) -> str:
+    """'data rows 4, 9 and 12' (1-based, as a spreadsheet numbers data rows below the header)."""
+    idx = [int(i) + 1 for i in np.flatnonzero(rows)]
+    if len(idx) == 1:
+        return f"data row {idx[0]}"
+    head = ", ".join(str(i) for i in idx[:shown])
+    return f"data rows {head}" + (f" … ({len(idx) - shown:,} more)" if len(idx) > shown else "")
+
+
 def impute_after_split(x: np.ndarray, train: np.ndarray, how: str, columns: list[str]) -> tuple[np.ndarray, list[str]]:
     """Fill NaNs feature by feature with the train split's mean or median (never val/test stats).
 
@@ -89,12 +98,13 @@ def impute_after_split(x: np.ndarray, train: np.ndarray, how: str, columns: list
         gaps = np.isnan(flat[:, j])
         flat[gaps, j] = fill
         name = columns[j] if j < len(columns) else f"feature {j}"
-        rows, fills = filled.get(name, (0, []))
-        filled[name] = (max(rows, int(gaps.sum())), fills + [fill])
+        rows, fills, where = filled.get(name, (0, [], np.zeros(len(flat), bool)))
+        filled[name] = (max(rows, int(gaps.sum())), fills + [fill], where | gaps)
     notes = []
-    for name, (rows, fills) in filled.items():
+    for name, (rows, fills, where) in filled.items():
         value = f"{fills[0]:.4g}" if len(fills) == 1 else f"per category ({len(fills)} indicators)"
-        notes.append(f"{name}: {plural(rows, 'missing value')} filled with the train {how} {value}")
+        notes.append(f"{name}: {plural(rows, 'missing value')} filled with the train {how} {value} "
+                     f"({row_list(where)})")
     if len(notes) > 4:
         notes = notes[:3] + [f"… and {len(notes) - 3} more columns filled with the train {how}"]
     return flat.reshape(x.shape), notes

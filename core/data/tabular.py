@@ -14,6 +14,7 @@ from .dataset import Raw, plural
 from .errors import DataError
 from .limits import check_bytes, dataset_bytes, regular_file
 from .options import OPTIONS, Options
+from .splits import row_list
 from .targets import make_target
 
 IMPUTE = ("mean", "median", "drop")
@@ -100,7 +101,8 @@ def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
             raise DataError(f"CSV file {path.name}: every row has a missing or non-numeric value, so impute "
                             "'drop' leaves nothing: clean the file or use impute 'mean'")
         if bad.any():
-            notes.append(f"dropped {plural(int(bad.sum()), 'row')} with missing or non-numeric values")
+            notes.append(f"dropped {plural(int(bad.sum()), 'row')} with missing or non-numeric values "
+                         f"({row_list(bad)})")
         keep = ~bad
     else:
         _refuse(target, y_missing, y_junk, y_cells, is_target=True)

@@ -105,13 +105,15 @@ def _hist(a: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, float, floa
         if a.size == 0:
             return np.zeros(bins, np.int64), np.linspace(0.0, 1.0, bins + 1), math.nan, math.nan
         lo, hi = float(a.min()), float(a.max())
-    mean = float(a.sum(dtype=np.float64)) / a.size
-    d = a - np.float32(mean)
+    # float64: squared deviations of ~1e-24 (deep ReLU stacks at small init) underflow float32 to 0
+    d = a.astype(np.float64)
+    mean = float(d.sum()) / a.size
+    d -= mean
     std = math.sqrt(float(np.dot(d, d)) / a.size)
     if hi <= lo:  # constant: one bin around the value holds everything
         lo, hi = lo - 0.5, hi + 0.5
-    d -= np.float32(lo - mean)
-    d *= np.float32(bins / (hi - lo))
+    d -= lo - mean
+    d *= bins / (hi - lo)
     idx = d.astype(np.intp)
     np.minimum(idx, bins - 1, out=idx)  # the maximum lands on `bins`; nothing is below 0
     edges = lo + np.arange(bins + 1) * ((hi - lo) / bins)

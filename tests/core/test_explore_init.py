@@ -82,3 +82,18 @@ def test_cli_bad_project_is_one_line_exit_2(tmp_path, capsys, kind):
 def test_cli_unknown_init_exit_2(capsys):
     assert main(["explore-init", str(template_path("deep_mlp")), "--inits", "he_normal,nope"]) == 2
     assert "unknown init scheme 'nope'" in capsys.readouterr().err
+
+
+def test_tiny_spreads_are_computed_in_float64_not_shown_as_zero():
+    """Issue 18 item 6: 20 ReLU layers at small init shrink the std to ~1e-30; float32 squares
+    of such deviations underflow, so the spread used to read exactly 0."""
+    g = Graph()
+    layers = [("Input", {"shape": [2]})]
+    for _ in range(20):
+        layers += [("Dense", {"units": 16}), "ReLU"]
+    chain(g, *layers, ("Dense", {"units": 3}), "Output")
+    project = Project(graph=g, data=DataSpec(dataset="spiral"))
+    stds = dense_stds(explore_init(project, ["small_normal"], batch_size=128)["small_normal"])
+    assert len(stds) == 21 and stds[-1] < 1e-20, stds
+    assert all(s > 0 for s in stds), stds
+    assert all(b < a for a, b in zip(stds, stds[1:])), stds

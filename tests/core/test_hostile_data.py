@@ -115,3 +115,30 @@ def test_devices_and_fifos_are_refused_not_read(tmp_path, source):
     for path in ("/dev/zero", "/dev/urandom", str(fifo)):
         with pytest.raises(DataError, match="not a regular file"):
             _load(tmp_path, dataset=source, path=path, **extra)
+
+
+def test_train_prints_which_rows_were_filled_or_dropped(tmp_path, capsys):
+    """Issue 18 item 3: the data set's notes reach the terminal, naming the rows (penguins-like CSV)."""
+    import json
+
+    from layerlab.core.cli import main
+    from layerlab.core.resources import template_path
+    lines = ["bill_length,bill_depth,island,species"]
+    for i in range(60):
+        bill = "" if i in (4, 17) else f"{35 + i % 10}.{i % 7}"
+        island = "" if i == 9 else ("Biscoe", "Dream", "Torgersen")[i % 3]
+        lines.append(f"{bill},{15 + i % 5},{island},{('Adelie', 'Gentoo', 'Chinstrap')[i % 3]}")
+    (tmp_path / "penguins.csv").write_text("\n".join(lines) + "\n")
+    doc = json.loads(template_path("mlp").read_text())
+    doc["data"] = {"dataset": "csv", "path": "penguins.csv", "options": {"impute": "mean"}}
+    doc["graph"]["nodes"][0]["params"]["shape"] = [5]
+    for impute, expect in (("mean", ["bill_length: 2 missing values filled with the train mean",
+                                     "(data rows 5, 18)", "island: 1 missing value", "(data row 10)"]),
+                           ("drop", ["dropped 3 rows with missing or non-numeric values (data rows 5, 10, 18)"])):
+        doc["data"]["options"]["impute"] = impute
+        (tmp_path / "p.layerlab.json").write_text(json.dumps(doc))
+        assert main(["train", str(tmp_path / "p.layerlab.json"), "--epochs", "1",
+                     "--out", str(tmp_path / f"run-{impute}")]) == 0
+        notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+        for words in expect:
+            assert any(words in n for n in notes), (words, notes)
