@@ -45,8 +45,9 @@ def save_weights(module, node_of_module: dict[str, str], path: str | os.PathLike
     os.replace(tmp, p)
 
 
-def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
-    """Tensors and metadata from a safetensors file; anything else is a WeightsError."""
+def read_weights(path: str | os.PathLike, weights_only: bool = True) -> tuple[dict, dict[str, str]]:
+    """Tensors and metadata from a safetensors file; anything else is a WeightsError. With
+    `weights_only`, every tensor must be floating point (a training state also holds RNG bytes)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     from safetensors import safe_open
@@ -68,7 +69,7 @@ def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
             metadata = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
         raise WeightsError(f"{p}: not a valid safetensors file ({e})") from None
-    for key, value in tensors.items():
+    for key, value in tensors.items() if weights_only else ():
         if not value.dtype.is_floating_point and not (key.endswith(COUNTERS) and value.dtype == torch.int64):
             raise WeightsError(f"{p}: tensor {shown(key)} is {str(value.dtype).removeprefix('torch.')}, but weights "
                                "are floating point: load weights saved by LayerLab (or PyTorch, as float)")

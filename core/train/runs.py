@@ -179,7 +179,7 @@ class RunFolder:
         if not path.is_file():
             raise RunError(f"{self.path} has no {STATE_FILE}, so it cannot be resumed: start a new run "
                            "(its weights can still be loaded from last.safetensors)")
-        tensors, metadata = read_weights(path)
+        tensors, metadata = read_weights(path, weights_only=False)   # checked in resume_state
         try:
             return tensors, json.loads(metadata["state"])
         except (KeyError, ValueError, RecursionError):   # ValueError: also 5,000-digit numbers
