@@ -119,6 +119,9 @@ def run(args) -> int:
         from .distributed import launch
         return launch(args.project, args.nproc, args)
 
+    from .data.paths import outside_project
+    for path in outside_project(project.data, Path(args.project).resolve().parent):
+        print(f"reading data from outside the project's folder: {path}", file=sys.stderr)
     progress = Progress()
     control = Control()
     final: dict = {}

@@ -8,6 +8,7 @@ import os
 import struct
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,29 @@ def test_train_prints_which_rows_were_filled_or_dropped(tmp_path, capsys):
         notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
         for words in expect:
             assert any(words in n for n in notes), (words, notes)
+
+
+def test_train_names_data_files_outside_the_project_folder(tmp_path, capsys):
+    """Issue 13 item 15: ../ paths, absolute paths and symlinked class folders are named."""
+    import json
+
+    from layerlab.core.cli import main
+    from layerlab.core.data.paths import outside_project
+    from layerlab.core.resources import template_path
+    proj = tmp_path / "proj"
+    (proj / "imgs" / "a").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (proj / "imgs" / "b").symlink_to(tmp_path / "elsewhere")
+    (proj / "inside.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "outside.csv").write_text("a,b\n1,2\n")
+    assert outside_project(DataSpec(dataset="csv", path="inside.csv"), proj) == []
+    assert outside_project(DataSpec(dataset="csv", path="../outside.csv"), proj) == [tmp_path / "outside.csv"]
+    assert outside_project(DataSpec(dataset="csv", path="/etc/passwd"), proj) == [Path("/etc/passwd")]
+    assert outside_project(DataSpec(dataset="images", path="imgs"), proj) == [tmp_path / "elsewhere"]
+    assert outside_project(DataSpec(dataset="spiral"), proj) == []
+    doc = json.loads(template_path("mlp").read_text())
+    doc["data"] = {"dataset": "csv", "path": "/etc/passwd"}
+    (proj / "p.layerlab.json").write_text(json.dumps(doc))
+    assert main(["train", str(proj / "p.layerlab.json"), "--out", str(proj / "run")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "reading data from outside the project's folder: /etc/passwd" and len(err) == 2
