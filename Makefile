@@ -28,7 +28,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench
 
 reliability: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench bench_reliability
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench bench_reliability bench_hostile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

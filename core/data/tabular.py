@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Raw, plural
+from ..safe_text import shown
 from .errors import DataError
 from .limits import check_bytes, dataset_bytes, regular_file
 from .options import OPTIONS, Options
@@ -19,6 +20,7 @@ from .targets import make_target
 
 IMPUTE = ("mean", "median", "drop")
 F32_MAX = float(np.finfo(np.float32).max)   # features and targets become float32 tensors
+MAX_NAME = 200      # a column name; longer is a broken header or a crafted file
 TEXT_COPIES = 10    # a table of Python strings takes about ten times the file's bytes
 FIX = 'clean it, or set data.options {"impute": "mean"} (or "median", or "drop" to drop such rows)'
 
@@ -66,6 +68,10 @@ def read_csv(path: Path) -> pd.DataFrame:
         hint = " (is it separated by ';' or tabs? LayerLab reads comma-separated files)" if ";" in str(df.columns[0]) or "\t" in str(df.columns[0]) else ""
         raise DataError(f"CSV file {path.name} has one column{hint}: it needs feature columns and a target column")
     df.columns = [str(c) for c in df.columns]
+    long = next((c for c in df.columns if len(c) > MAX_NAME), None)
+    if long is not None:
+        raise DataError(f"CSV file {path.name} has a column name {len(long):,} characters long (at most "
+                        f"{MAX_NAME}): fix its header row ({shown(long, 40)!r})")
     return df
 
 
@@ -79,8 +85,8 @@ def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
         notes.append("dropped the unnamed first column: it is a saved row index (0, 1, 2, …), not a feature")
     target = target or df.columns[-1]
     if target not in df.columns:
-        raise DataError(f"CSV file {path.name} has no column {target!r}: set data.target to one of "
-                        f"{', '.join(repr(c) for c in df.columns)}")
+        names = ", ".join(repr(c) for c in df.columns[:20]) + (", …" if len(df.columns) > 20 else "")
+        raise DataError(f"CSV file {path.name} has no column {shown(target)!r}: set data.target to one of {names}")
     y_cells = _blank_to_nan(df[target])
     cols = [_column(name, _blank_to_nan(df[name]), max_cat) for name in df.columns if name != target]
 

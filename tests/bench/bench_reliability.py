@@ -6,7 +6,7 @@ The fuzzers are the hypothesis tests themselves (tests/core/test_reliability_*.p
 in-process with their per-case bodies wrapped to count outcomes; the GUI cycles run the pytest-qt
 test in a subprocess (it needs qtbot) and read the line it prints.
 
-`make reliability` runs only this file."""
+`make reliability` runs this file and bench_hostile.py (the hostile-file corpus)."""
 from __future__ import annotations
 
 import os

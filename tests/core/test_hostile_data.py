@@ -169,3 +169,10 @@ def test_train_names_data_files_outside_the_project_folder(tmp_path, capsys):
     assert main(["train", str(proj / "p.layerlab.json"), "--out", str(proj / "run")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "reading data from outside the project's folder: /etc/passwd" and len(err) == 2
+
+
+def test_a_megabyte_column_name_is_refused_in_a_short_line(tmp_path):
+    (tmp_path / "t.csv").write_text("a" * 2**20 + ",y\n1,0\n2,1\n")
+    with pytest.raises(DataError, match="column name 1,048,576 characters long") as e:
+        _load(tmp_path, dataset="csv", path="t.csv", target="nope")
+    assert len(str(e.value)) < 300
