@@ -37,6 +37,8 @@ class SetupContext(QObject):
         self._dataset = None
         self._dataset_key = None
         self.dataset_error = ""
+        self._approved: set[tuple[str, ...]] = set()   # outside-the-folder paths the user allowed
+        self._asking = False
         self.notifier.changed.connect(self._spec_changed)
         self._reload = QTimer(self, singleShot=True, interval=250)  # a burst of edits loads once
         self._reload.timeout.connect(self.dataset)
@@ -76,13 +78,57 @@ class SetupContext(QObject):
         key = self._key()
         if key != self._dataset_key:
             from ...core.data import load
+            allowed = self._may_read()
+            if allowed is None:          # the question is on screen: the answer decides
+                return self._dataset
             self._dataset_key = key
+            if not allowed:
+                self._dataset, self.dataset_error = None, ("not reading data from outside the project's folder "
+                                                           "(declined): change data.path, or reopen and allow it")
+                self.dataset_changed.emit(None)
+                return None
             try:
                 self._dataset, self.dataset_error = load(self.project.data, self.base_dir()), ""
             except Exception as e:  # DataError, or anything a user file can provoke: shown, never raised
                 self._dataset, self.dataset_error = None, str(e)
             self.dataset_changed.emit(self._dataset)
         return self._dataset
+
+    def can_peek(self, path: Path) -> bool:
+        """Whether a preview may open `path` now: a regular file (a FIFO would block, /dev/zero never
+        end) inside the project's folder or already allowed; previews never ask."""
+        from ...core.data.paths import outside_project
+        if not path.is_file():
+            return False
+        base = self.base_dir()
+        outside = tuple(str(p) for p in outside_project(self.project.data, base)) if base is not None else ()
+        return not outside or outside in self._approved
+
+    def _may_read(self) -> bool | None:
+        """A saved project that reads files outside its folder (someone else's file may point at
+        ../../etc/passwd) asks first, once per set of paths. None while the question is open."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from ...core.data.paths import outside_project
+        base = self.base_dir()
+        outside = tuple(str(p) for p in outside_project(self.project.data, base)) if base is not None else ()
+        if not outside or outside in self._approved:
+            return True
+        if self._asking:
+            return None
+        self._asking = True
+        try:
+            yes = QMessageBox.StandardButton.Yes
+            answer = QMessageBox.question(None, "Read data outside the project?",
+                                          "This project reads data from outside its folder:\n"
+                                          + "\n".join(outside[:10]) + ("\n…" if len(outside) > 10 else "")
+                                          + "\n\nRead these files?", yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+        finally:
+            self._asking = False
+        if answer == yes:
+            self._approved.add(outside)
+        return answer == yes
 
     def steps_per_epoch(self) -> int:
         ds = self._dataset if self._dataset_key == self._key() else None

@@ -163,6 +163,8 @@ class DataPanel:
         p = Path(path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p
+        if not self.ctx.can_peek(p):
+            return []
         try:
             return [str(c) for c in pd.read_csv(p, nrows=0, sep=None, engine="python").columns]
         except Exception:  # unreadable: the loader's message says why, in the info line
@@ -259,6 +261,8 @@ class DataPanel:
         p = Path(d.path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p
+        if not self.ctx.can_peek(p):
+            return
         try:
             head = pd.read_csv(p, nrows=PREVIEW_ROWS, sep=None, engine="python")
         except Exception:  # unreadable: the info line already says why

@@ -177,3 +177,35 @@ def test_a_csv_file_previews_its_rows_and_offers_its_columns_as_target(qtbot, ml
     qtbot.waitUntil(lambda: "flowers.csv: 28 train" in panel.info.text(), timeout=10_000)
     assert panel.preview.currentWidget() is panel.table
     assert panel.table.horizontalHeaderItem(panel.table.columnCount() - 1).text() == "target"
+
+
+def test_data_outside_the_project_folder_is_read_only_after_asking(qtbot, mlp_window, tmp_path, dialogs):
+    """Issue 13 item 15: a project's ../ data path is not followed without the user's yes."""
+    from PySide6.QtWidgets import QMessageBox
+    win, ui = mlp_window
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "secret.csv").write_text("a,b,kind\n" + "1.0,2.0,x\n1.5,2.5,y\n" * 20)
+    ui.ctx.base_dir = lambda: tmp_path / "proj"
+    edit(qtbot, field(ui, "data_dataset"), "csv")
+    ui.data_panel.path.setText("../secret.csv")
+    ui.data_panel.path.editingFinished.emit()
+    qtbot.waitUntil(lambda: any(c[1] == "Read data outside the project?" for c in dialogs.calls), timeout=10_000)
+    asked = [c for c in dialogs.calls if c[1] == "Read data outside the project?"][-1]
+    assert str(tmp_path / "secret.csv") in asked[2]
+    assert ui.ctx.dataset() is None and "outside the project's folder" in ui.ctx.dataset_error
+    dialogs.answers["question"] = QMessageBox.StandardButton.Yes
+    ui.ctx.project_replaced()                  # any later load asks again; yes reads the file
+    qtbot.waitUntil(lambda: ui.ctx.dataset() is not None, timeout=10_000)
+    count = len(dialogs.calls)
+    assert ui.ctx.dataset() is not None and len(dialogs.calls) == count       # asked once per set of paths
+
+
+def test_a_fifo_as_csv_path_never_blocks_the_window(qtbot, mlp_window, tmp_path):
+    import os
+    win, ui = mlp_window
+    os.mkfifo(tmp_path / "pipe.csv")
+    ui.ctx.base_dir = lambda: tmp_path
+    edit(qtbot, field(ui, "data_dataset"), "csv")
+    ui.data_panel.path.setText("pipe.csv")
+    ui.data_panel.path.editingFinished.emit()      # column list and preview would block on open()
+    qtbot.waitUntil(lambda: "not a regular file" in ui.data_panel.info.text(), timeout=10_000)
