@@ -9,7 +9,8 @@ import sys
 from importlib.metadata import entry_points
 
 # core sub-command modules, in help order
-CORE_COMMANDS = ("layerlab.core.cmd_validate", "layerlab.core.cmd_train", "layerlab.core.cmd_export", "layerlab.core.cmd_explore_init")
+CORE_COMMANDS = ("layerlab.core.cmd_validate", "layerlab.core.cmd_train", "layerlab.core.cmd_export", "layerlab.core.cmd_explore_init",
+                 "layerlab.core.cmd_import")
 
 
 class CliError(Exception):

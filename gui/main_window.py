@@ -55,6 +55,8 @@ class MainWindow(QMainWindow):
         self.editor.refused.connect(self._show_refusal)
 
         self.actions = actions.build(self)
+        from .import_onnx import install_import
+        install_import(self)                # File ▸ Import ONNX…
         self.document.analyzed.connect(self._show_analysis)
         self.document.path_changed.connect(self._update_title)
         self.document.undo_stack.cleanChanged.connect(self._update_title)

@@ -78,7 +78,8 @@ def _emitters() -> dict[type, Callable[[Any], tuple[str, list, dict]]]:
                            "dilation": _scalar(m.dilation), "bias": m.bias is not None})
 
     def pool(name):
-        return lambda m: (f"nn.{name}", [m.kernel_size], {"stride": m.stride})
+        return lambda m: (f"nn.{name}", [m.kernel_size], {"stride": m.stride, **({"padding": m.padding}
+                                                                               if m.padding else {})})
 
     def bn(name):
         return lambda m: (f"nn.{name}", [m.num_features], {"eps": float(m.eps), "momentum": float(m.momentum)})

@@ -71,7 +71,10 @@ def _pool_infer(p, inputs):
     x = one(inputs)
     need_rank(x, (3,), "feature maps [B, C, H, W]", "use it after a Conv2d, or Reshape to [C, H, W]")
     stride = p.stride or p.kernel_size
-    out = [conv_out(s, p.kernel_size, stride, 0) for s in x.shape[1:]]
+    if 2 * p.padding > p.kernel_size:
+        raise ShapeError(f"padding {p.padding} is more than half its window {p.kernel_size}",
+                         f"set padding to {p.kernel_size // 2} or less")
+    out = [conv_out(s, p.kernel_size, stride, p.padding) for s in x.shape[1:]]
     if min(out) < 1:
         raise ShapeError(f"window {p.kernel_size} is larger than its {x.shape[1]}×{x.shape[2]} input",
                          "use a smaller kernel_size or remove an earlier pooling layer")
@@ -80,21 +83,23 @@ def _pool_infer(p, inputs):
 
 def _pool_params():
     return (Int("kernel_size", 2, min=1, max=16, help="Window size."),
-            Int("stride", 0, min=0, max=16, help="Step between windows; 0 means equal to kernel_size."))
+            Int("stride", 0, min=0, max=16, help="Step between windows; 0 means equal to kernel_size."),
+            Int("padding", 0, min=0, max=8, help="Border added on each side (ResNet's stem pools 3×3, "
+                "stride 2, padding 1); at most half the window."))
 
 
 MAXPOOL2D = LayerSpec(
     name="MaxPool2d", category="Convolution", icon="⊡", key_params=("kernel_size",),
     help="Keeps the largest value in each window: halves H and W with kernel 2.",
     params=_pool_params(), infer=_pool_infer,
-    build=lambda p, x: nn().MaxPool2d(p.kernel_size, stride=p.stride or p.kernel_size),
+    build=lambda p, x: nn().MaxPool2d(p.kernel_size, stride=p.stride or p.kernel_size, padding=p.padding),
 )
 
 AVGPOOL2D = LayerSpec(
     name="AvgPool2d", category="Convolution", icon="⊟", key_params=("kernel_size",),
     help="Averages each window: smoother down-sampling than max pooling.",
     params=_pool_params(), infer=_pool_infer,
-    build=lambda p, x: nn().AvgPool2d(p.kernel_size, stride=p.stride or p.kernel_size),
+    build=lambda p, x: nn().AvgPool2d(p.kernel_size, stride=p.stride or p.kernel_size, padding=p.padding),
 )
 
 

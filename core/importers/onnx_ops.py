@@ -1,0 +1,204 @@
+"""ONNX operator -> catalogue layer, one handler per operator. A handler reads the node through the
+builder `b` (constants, per-sample shapes, values made so far) and either adds a layer, records a
+view (a reshape that becomes Flatten/Reshape only when something needs it, or nothing when it
+undoes itself), aliases its output, or refuses the node with the reason. Torch-free."""
+from __future__ import annotations
+
+import numpy as np
+
+from .onnx_read import attrs
+
+ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
+
+
+def gemm(b, node):
+    a = attrs(node)
+    w, bias = b.const(node.input[1]), (b.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None)
+    x = b.val(node.input[0])
+    if w is None or a.get("transA", 0) or x is None or len(x.shape) != 1:
+        return b.refuse(node, "only x·Wᵀ + b with constant weights on flat features maps to Dense")
+    w = np.asarray(w, np.float32) * a.get("alpha", 1.0)
+    w = w if a.get("transB", 0) else w.T
+    weights = {"weight": w}
+    if bias is not None:
+        bias = np.broadcast_to(np.asarray(bias, np.float32) * a.get("beta", 1.0), (w.shape[0],)).copy()
+        weights["bias"] = bias
+    b.layer("Dense", {"units": int(w.shape[0]), "bias": bias is not None}, [x], node, weights)
+
+
+def matmul(b, node):
+    x, w = b.val(node.input[0]), b.const(node.input[1])
+    if x is None or w is None or w.ndim != 2 or len(x.shape) not in (1, 2):
+        return b.refuse(node, "only features × a constant 2-D weight maps to Dense")
+    nid = b.layer("Dense", {"units": int(w.shape[1]), "bias": False}, [x], node,
+                  {"weight": np.ascontiguousarray(np.asarray(w, np.float32).T)})
+    b.open_bias[node.output[0]] = nid
+
+
+def add(b, node):
+    left, right = (b.val(i) for i in node.input[:2])
+    consts = [b.const(i) for i in node.input[:2]]
+    if left is not None and right is not None:
+        if left.shape != right.shape:
+            return b.refuse(node, f"Add with broadcasting ({list(left.shape)} + {list(right.shape)}) has no layer")
+        return b.layer("Add", {"inputs": 2}, [left, right], node)
+    src, c = (node.input[0], consts[1]) if left is not None else (node.input[1], consts[0])
+    nid = b.open_bias.pop(src, None)
+    if nid is not None and c is not None and b.consumers(src) == 1:
+        units = b.graph.nodes[nid].params["units"]
+        if c.size == units:
+            b.graph.set_param(nid, "bias", True)
+            b.weights[nid]["bias"] = np.asarray(c, np.float32).reshape(units).copy()
+            return b.alias(node.output[0], b.val(src))
+    return b.refuse(node, "adding a constant tensor has no layer (only a Dense bias after MatMul)")
+
+
+def conv(b, node):
+    a = attrs(node)
+    x, w = b.val(node.input[0]), b.const(node.input[1])
+    bias = b.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if x is None or w is None or w.ndim not in (3, 4):
+        return b.refuse(node, "only 1-D or 2-D convolutions with constant weights map to Conv1d/Conv2d")
+    k = list(w.shape[2:])
+    strides, dil = a.get("strides", [1] * len(k)), a.get("dilations", [1] * len(k))
+    pads = a.get("pads", [0] * 2 * len(k))
+    if a.get("group", 1) != 1:
+        return b.refuse(node, f"grouped convolution (group={a['group']}) has no layer")
+    if len(set(k)) != 1 or len(set(strides)) != 1 or len(set(dil)) != 1:
+        return b.refuse(node, f"kernel {k}, strides {strides}, dilations {dil}: Conv layers take one size for all axes")
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return b.refuse(node, "auto_pad is not mapped: re-export with explicit pads")
+    same = dil[0] * (k[0] - 1) // 2
+    if len(set(pads)) != 1 or pads[0] not in (0, same) or (pads[0] == same and (k[0] - 1) * dil[0] % 2):
+        return b.refuse(node, f"pads {pads} are neither none nor 'same' for kernel {k[0]}")
+    params = {"filters": int(w.shape[0]), "kernel_size": int(k[0]), "stride": int(strides[0]),
+              "padding": "same" if pads[0] == same and same else "valid", "dilation": int(dil[0]),
+              "bias": bias is not None}
+    weights = {"weight": np.asarray(w, np.float32)}
+    if bias is not None:
+        weights["bias"] = np.asarray(bias, np.float32)
+    b.layer("Conv2d" if w.ndim == 4 else "Conv1d", params, [x], node, weights)
+
+
+def pool(b, node):
+    a = attrs(node)
+    k, strides = a.get("kernel_shape", []), a.get("strides", None) or a.get("kernel_shape", [])
+    x = b.val(node.input[0])
+    if x is None or len(k) != 2 or len(set(k)) != 1 or len(set(strides)) != 1:
+        return b.refuse(node, f"only square 2-D windows map to pooling layers (kernel {k}, strides {strides})")
+    pads = a.get("pads", [0, 0, 0, 0])
+    if len(set(pads)) != 1 or 2 * pads[0] > k[0] or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
+        return b.refuse(node, f"pads {pads}, dilated or ceil-mode pooling has no layer")
+    if pads[0] and node.op_type == "AveragePool" and not a.get("count_include_pad", 0):
+        return b.refuse(node, "padded average pooling that skips the padding has no layer")
+    stride = 0 if strides[0] == k[0] else int(strides[0])
+    kind = "MaxPool2d" if node.op_type == "MaxPool" else "AvgPool2d"
+    b.layer(kind, {"kernel_size": int(k[0]), "stride": stride, "padding": int(pads[0])}, [x], node)
+
+
+def global_pool(b, node):
+    x = b.val(node.input[0])
+    if x is None or len(x.shape) not in (2, 3):
+        return b.refuse(node, "global pooling needs [B, C, L] or [B, C, H, W]")
+    nid = b.layer("GlobalAvgPool", {}, [x], node, out_shape=(x.shape[0],))
+    b.view(node.output[0], b.made_val(nid, (x.shape[0],)), (x.shape[0],) + (1,) * (len(x.shape) - 1))
+
+
+def reduce_mean(b, node):
+    a = attrs(node)
+    x = b.val(node.input[0])
+    axes = b.const(node.input[1]) if len(node.input) > 1 and node.input[1] else a.get("axes")
+    if x is None or axes is None:
+        return b.refuse(node, "a mean over axes not given as constants has no layer")
+    rank = len(x.shape) + 1
+    axes = sorted(int(v) % rank for v in np.ravel(axes))
+    if len(x.shape) < 2 or axes != list(range(2, rank)):
+        return b.refuse(node, f"a mean over axes {axes} has no layer (only over all spatial axes: GlobalAvgPool)")
+    # [B, C, H, W] viewed as [B, C, H·W] then averaged over the last axis: pool the original directly
+    merged = x.shape != x.base and len(x.shape) == 2 and len(x.base) in (2, 3) and x.base[0] == x.shape[0]
+    src = b.made_val(x.nid, x.base) if merged else x
+    if len(src.shape) not in (2, 3):
+        return b.refuse(node, "a spatial mean needs [B, C, L] or [B, C, H, W]")
+    nid = b.layer("GlobalAvgPool", {}, [src], node, out_shape=(x.shape[0],))
+    out = (x.shape[0],) if not a.get("keepdims", 1) else (x.shape[0],) + (1,) * (len(x.shape) - 1)
+    b.view(node.output[0], b.made_val(nid, (x.shape[0],)), out)
+
+
+def reshape_like(b, node):
+    x, out = b.val(node.input[0]), b.shape(node.output[0])
+    if x is None or out is None:
+        return b.refuse(node, "a reshape whose result size onnx cannot infer has no layer")
+    b.view(node.output[0], x, out)
+
+
+def batchnorm(b, node):
+    a = attrs(node)
+    x = b.val(node.input[0])
+    ws = [b.const(i) for i in node.input[1:5]]
+    if x is None or any(w is None for w in ws) or a.get("training_mode", 0):
+        return b.refuse(node, "BatchNormalization needs constant scale, bias, mean and variance (inference mode)")
+    names = ("weight", "bias", "running_mean", "running_var")
+    b.layer("BatchNorm", {"eps": float(a.get("epsilon", 1e-5)), "momentum": round(1 - float(a.get("momentum", 0.9)), 6)},
+            [x], node, {n: np.asarray(w, np.float32) for n, w in zip(names, ws)})
+
+
+def layernorm(b, node):
+    a = attrs(node)
+    x, scale = b.val(node.input[0]), b.const(node.input[1])
+    bias = b.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if x is None or scale is None or a.get("axis", -1) not in (-1, len(x.shape)):
+        return b.refuse(node, "only LayerNormalization over the last axis with constant scale maps to LayerNorm")
+    bias = np.zeros_like(scale) if bias is None else bias
+    b.layer("LayerNorm", {"eps": float(a.get("epsilon", 1e-5))}, [x], node,
+            {"weight": np.asarray(scale, np.float32), "bias": np.asarray(bias, np.float32)})
+
+
+def activation(b, node):
+    a, x = attrs(node), b.val(node.input[0])
+    if x is None:
+        return b.refuse(node, "an activation of a constant has no layer")
+    if node.op_type in ACTIVATIONS:
+        return b.layer(ACTIVATIONS[node.op_type], {}, [x], node)
+    if node.op_type == "LeakyRelu":
+        return b.layer("LeakyReLU", {"negative_slope": float(a.get("alpha", 0.01))}, [x], node)
+    if node.op_type == "Elu":
+        return b.layer("ELU", {"alpha": float(a.get("alpha", 1.0))}, [x], node)
+    if node.op_type == "Gelu" and a.get("approximate", b"none") in (b"none", "none"):
+        return b.layer("GELU", {}, [x], node)
+    if node.op_type == "Softmax":
+        axis = int(a.get("axis", -1))
+        return b.layer("Softmax", {"dim": axis if axis < 0 else axis - 1}, [x], node)
+    return b.refuse(node, "this activation variant has no layer")
+
+
+def concat(b, node):
+    vals = [b.val(i) for i in node.input]
+    axis = int(attrs(node).get("axis", 1))
+    if any(v is None for v in vals) or axis == 0:
+        return b.refuse(node, "only concatenating computed features along a non-batch axis maps to Concat")
+    b.layer("Concat", {"inputs": len(vals), "axis": axis if axis < 0 else axis - 1}, vals, node)
+
+
+def gather(b, node):
+    table, ids = b.const(node.input[0]), b.val(node.input[1])
+    if table is None or ids is None or table.ndim != 2 or attrs(node).get("axis", 0) != 0 or ids.dtype != "long":
+        return b.refuse(node, "only looking up token ids in a constant table maps to Embedding")
+    b.layer("Embedding", {"vocab": int(table.shape[0]), "dim": int(table.shape[1])}, [ids], node,
+            {"weight": np.asarray(table, np.float32)})
+
+
+def passthrough(b, node):
+    x = b.val(node.input[0])
+    if x is None:
+        return b.refuse(node, "an identity of a constant has no layer")
+    b.alias(node.output[0], x)
+
+
+OPS = {
+    "Gemm": gemm, "MatMul": matmul, "Add": add, "Conv": conv, "MaxPool": pool, "AveragePool": pool,
+    "GlobalAveragePool": global_pool, "ReduceMean": reduce_mean, "Flatten": reshape_like,
+    "Reshape": reshape_like, "Squeeze": reshape_like, "Unsqueeze": reshape_like,
+    "BatchNormalization": batchnorm, "LayerNormalization": layernorm, "Concat": concat, "Gather": gather,
+    "Identity": passthrough, "Dropout": passthrough,
+    **{op: activation for op in ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Gelu", "Softmax")},
+}

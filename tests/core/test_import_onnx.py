@@ -1,0 +1,164 @@
+"""ONNX import: templates exported to ONNX come back as editable graphs computing the same outputs,
+ResNet-18's architecture (built by hand: torchvision from PyPI does not work with this torch) keeps
+its skip connections, a run's preprocessing comes back as preprocessing.json, unmappable operators
+are named with their node, and nothing is half-written or overwritten without --force."""
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from layerlab.core.cli import main
+from layerlab.core.compiler import compile_graph
+from layerlab.core.export import export, load_native
+from layerlab.core.export._common import deployable, save_weights_readable
+from layerlab.core.importers import OnnxImportError, import_onnx, write_imported
+from layerlab.core.project import load_project
+from layerlab.core.resources import template_path
+
+from .resnet18 import ResNet18, randomized
+
+MAPPED = ("mlp", "deep_mlp", "digits_cnn", "resnet_block")
+
+
+def _random_state(compiled, seed=0):
+    """Weights and BatchNorm statistics away from their initial values (nothing folds to identity)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in compiled.module.state_dict().items():
+            if t.is_floating_point():
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5 if name.endswith("running_var")
+                        else torch.randn(t.shape, generator=g) * 0.3)
+    return compiled.module.eval()
+
+
+def _inputs(compiled, n=6, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, *compiled.input_type.shape, generator=g)
+
+
+@pytest.mark.parametrize("template", MAPPED)
+def test_template_exported_to_onnx_imports_with_same_outputs(template, tmp_path):
+    project = load_project(template_path(template))
+    compiled = compile_graph(project.graph)
+    model = _random_state(compiled)
+    save_weights_readable(model, compiled.node_of_module, tmp_path / "w.safetensors")
+    path = export(project, tmp_path / "w.safetensors", "onnx", tmp_path / "m.onnx")[0]
+    imported = import_onnx(path)
+    x = _inputs(compiled)
+    with torch.no_grad():
+        want, got = model(x), imported.compiled.module(x)
+    assert got.shape == want.shape
+    assert float((got - want).abs().max()) <= 1e-5
+    assert imported.info["max_abs_diff"] <= 1e-5
+    types = [n.type for n in imported.project.graph.nodes.values()]
+    assert types.count("Add") == [n.type for n in project.graph.nodes.values()].count("Add")
+    positions = {n.pos for n in imported.project.graph.nodes.values()}
+    assert len(positions) == len(types)                        # laid out, not stacked at (0, 0)
+
+
+def test_transformer_template_is_refused_naming_its_operators(tmp_path):
+    """The tiny transformer's attention is exported as Transpose/Slice/MatMul arithmetic that no
+    catalogue layer expresses one to one: the import refuses, naming the operators and nodes."""
+    project = load_project(template_path("tiny_transformer"))
+    path = export(project, None, "onnx", tmp_path / "t.onnx")[0]
+    with pytest.raises(OnnxImportError, match=r"cannot be mapped.*(Transpose|Slice) node 'node_"):
+        import_onnx(path)
+
+
+def test_resnet18_imports_with_skip_connections_and_same_outputs(tmp_path):
+    model = randomized(ResNet18(num_classes=10, width=16))
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    path = tmp_path / "resnet18.onnx"
+    torch.onnx.export(model, (x,), str(path), dynamo=True, external_data=False, input_names=["x"],
+                      dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=1024)}})
+    imported = import_onnx(path)
+    graph = imported.project.graph
+    adds = [n for n in graph.nodes.values() if n.type == "Add"]
+    assert len(adds) == 8                                      # two BasicBlocks in each of four stages
+    convs = [n for n in graph.nodes.values() if n.type == "Conv2d"]
+    assert len(convs) == 1 + 16 + 3                            # stem, 2 per block, 3 downsample shortcuts
+    pool = next(n for n in graph.nodes.values() if n.type == "MaxPool2d")
+    assert (pool.params["kernel_size"], pool.params["stride"], pool.params["padding"]) == (3, 2, 1)
+    order = imported.compiled.analysis.order
+    for add in adds:                                           # a skip: the inputs come from different depths
+        a, b = (order.index(e.src) for e in graph.inputs_of(add.id))
+        assert a != b
+    with torch.no_grad():
+        want, got = model(x), imported.compiled.module(x)
+    assert float((got - want).abs().max()) <= 1e-5
+
+
+def test_cli_import_writes_a_project_with_preprocessing_and_never_overwrites(tmp_path, capsys):
+    project = load_project(template_path("digits_cnn"))
+    compiled = compile_graph(project.graph)
+    model = _random_state(compiled, seed=3)
+    save_weights_readable(model, compiled.node_of_module, tmp_path / "w.safetensors")
+    pre = {"kind": "standardize", "input_shape": [1, 8, 8], "shift": [0.5] * 64, "scale": [0.25] * 64}
+    (tmp_path / "preprocessing.json").write_text(json.dumps(pre))
+    onnx_path = export(project, tmp_path / "w.safetensors", "onnx", tmp_path / "d.onnx")[0]
+    out = tmp_path / "imported"
+    assert main(["import", str(onnx_path), "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    back = load_native(out)
+    assert back.preprocessing["kind"] == "standardize" and back.preprocessing["shift"] == pre["shift"]
+    raw = torch.rand(4, 1, 8, 8) * 4
+    with torch.no_grad():
+        want = deployable(model, pre)(raw)
+    assert float((back.predict(raw) - want).abs().max()) <= 1e-5
+    assert back.project.data.preprocessing == "standardize"
+
+    stamp = (out / "project.layerlab.json").read_bytes()
+    assert main(["import", str(onnx_path), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and (out / "project.layerlab.json").read_bytes() == stamp
+    assert main(["import", str(onnx_path), "--out", str(out), "--force", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"] == 10
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []   # no temp folders
+
+
+def _model(nodes, inits=(), inp=("x", [None, 4]), out=("y", [None, 4])):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(inp[0], TensorProto.FLOAT, inp[1])],
+                              [helper.make_tensor_value_info(out[0], TensorProto.FLOAT, out[1])],
+                              initializer=list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_unmapped_operators_are_named_and_nothing_is_written(tmp_path):
+    w = onnx.numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    m = _model([helper.make_node("MatMul", ["x", "w"], ["h"], name="fc"),
+                helper.make_node("Sin", ["h"], ["s"], name="wave"),
+                helper.make_node("Relu", ["s"], ["r"], name="act"),
+                helper.make_node("Transpose", ["r"], ["y"], name="flip", perm=[0, 1])], [w])
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(tmp_path / "m.onnx")
+    text = str(err.value)
+    assert "Sin node 'wave'" in text and "1 operator cannot" in text   # its consumers are not blamed too
+    assert main(["import", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "p")]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_hostile_files_are_one_line_refusals(tmp_path):
+    (tmp_path / "junk.onnx").write_bytes(b"\x08\x07garbage" * 10)
+    with pytest.raises(OnnxImportError, match="not an ONNX model"):
+        import_onnx(tmp_path / "junk.onnx")
+    with pytest.raises(OnnxImportError, match="not a regular file"):
+        import_onnx(tmp_path)
+    with pytest.raises(OnnxImportError, match="no such file"):
+        import_onnx(tmp_path / "missing.onnx")
+    w = onnx.numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    m = _model([helper.make_node("MatMul", ["x", "w"], ["y"])], [w])
+    onnx.save(m, str(tmp_path / "ext.onnx"), save_as_external_data=True, size_threshold=0, location="ext.bin")
+    with pytest.raises(OnnxImportError, match="separate data file"):
+        import_onnx(tmp_path / "ext.onnx")
+    dyn = _model([helper.make_node("Relu", ["x"], ["y"])], inp=("x", [None, "n"]))
+    onnx.save(dyn, str(tmp_path / "dyn.onnx"))
+    with pytest.raises(OnnxImportError, match="fixed sizes"):
+        import_onnx(tmp_path / "dyn.onnx")
+    ok = _model([helper.make_node("Relu", ["x"], ["y"])])
+    onnx.save(ok, str(tmp_path / "ok.onnx"))
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(OnnxImportError, match="is a file"):
+        write_imported(import_onnx(tmp_path / "ok.onnx"), tmp_path / "taken", force=True)
