@@ -17,7 +17,7 @@ from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from ..core import resources
-from ..core.project import Project, ProjectError, atomic_write_text, load_project, save_project
+from ..core.project import Project, ProjectError, atomic_write_text, clean_stale_temps, load_project, save_project
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
@@ -70,6 +70,7 @@ class FileController(QObject):
             QMessageBox.critical(self.window, "Cannot open project", str(e))
             return False
         self.document.set_project(project, Path(path).resolve())
+        clean_stale_temps(Path(path).resolve())     # hidden temp files of saves killed mid-write
         self.add_recent(Path(path).resolve())
         remember_folder(Path(path).resolve().parent)
         self.window.after_load()

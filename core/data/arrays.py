@@ -179,7 +179,7 @@ def load_npz(path: Path, task: str, opts: Options) -> Raw:
                             f"got {x.dtype}: use input_dtype 'float'")
         xf = x.astype(np.int64)
     else:
-        xf = x.astype(np.float32)
+        xf = x.astype(np.float32, copy=False)   # a float32 X is not copied again
         bad = ~np.isfinite(xf.reshape(len(xf), -1)).all(axis=1)
         if bad.any():
             raise DataError(f"npz array 'X' in {path.name} has NaN or infinite values in {int(bad.sum()):,} "

@@ -153,3 +153,18 @@ def test_clean_close_removes_recovery_and_keeps_dock_layout(window, dialogs):
         assert again.palette_dock.isHidden()
     finally:
         close(again)
+
+
+def test_opening_a_project_removes_temp_files_of_killed_saves_only(window, tmp_path, dialogs):
+    """Issue 18 item 5: `.NAME.xxxxxxxx.tmp` left by a save killed mid-write goes on the next start."""
+    import os
+    import time
+    from layerlab.core.project import save_project
+    path = tmp_path / "p.layerlab.json"
+    save_project(window.document.project, path)
+    stale, other = tmp_path / ".p.layerlab.json.k1ll3d00.tmp", tmp_path / ".q.layerlab.json.k1ll3d00.tmp"
+    for f in (stale, other):
+        f.write_text("half a save")
+        os.utime(f, (time.time() - 3600,) * 2)
+    assert window.files.open(path) is True
+    assert not stale.exists() and other.exists()
