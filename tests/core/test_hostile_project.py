@@ -174,3 +174,13 @@ def test_stale_temps_of_killed_saves_are_removed_and_nothing_else(tmp_path):
     save_project(load_project(p), p)
     assert not stale.exists() and fresh.exists() and all(f.exists() for f in other)
     assert clean_stale_temps(p) == []
+
+
+def test_validate_refuses_a_device_that_train_refuses(tmp_path, capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA, so the setting is valid here")
+    doc = _doc()
+    doc["training"]["device"] = "cuda"
+    code, out, err = _cli(capsys, "validate", str(_write(tmp_path, doc)))
+    assert code == 1 and "no CUDA GPU is available" in out
