@@ -13,8 +13,9 @@ from .layers import TensorType
 class CompileError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        lines = "\n".join(f"- {p}" for p in problems)
-        super().__init__(f"the network has {len(problems)} problem(s):\n{lines}")
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        first = problems[0] if problems else "no details"
+        super().__init__(f"the network cannot be compiled: {first}{more}")   # one line for CLI and dialogs
 
 
 @dataclass

@@ -184,3 +184,15 @@ def test_validate_refuses_a_device_that_train_refuses(tmp_path, capsys):
     doc["training"]["device"] = "cuda"
     code, out, err = _cli(capsys, "validate", str(_write(tmp_path, doc)))
     assert code == 1 and "no CUDA GPU is available" in out
+
+
+def test_an_export_of_a_network_over_budget_is_refused_in_one_line(tmp_path, capsys):
+    doc = _doc()
+    doc["graph"]["nodes"][0]["params"]["shape"] = [65536]
+    for n in doc["graph"]["nodes"]:
+        if n["type"] == "Dense":
+            n["params"]["units"] = 65536
+    code, out, err = _cli(capsys, "export", str(_write(tmp_path, doc)), "--format", "train-script",
+                          "--out", str(tmp_path / "s.py"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "over LayerLab's budget" in err
+    assert not (tmp_path / "s.py").exists()
