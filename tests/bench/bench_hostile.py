@@ -3,8 +3,8 @@ in a forked child of a process that has already imported LayerLab and torch (so 
 not eat the time limit), under RLIMIT_AS 3 GB and a 20 s timeout, with stdout and stderr in
 files. Figures: hostile_cases, hostile_tracebacks (an exception escaping the command),
 hostile_timeouts, hostile_peak_rss_mb (largest child), hostile_overwrites (protected files
-changed), hostile_escapes (a terminal escape sequence printed) and hostile_long_lines (a
-message line over 1,000 characters)."""
+changed), hostile_escapes (a terminal escape sequence printed), hostile_long_lines (a
+message line over 1,000 characters) and hostile_duplicate_lines (a refusal printed twice)."""
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +68,14 @@ def run_case(argv: list[str], out: Path) -> dict:
             "traceback": "Traceback" in err or os.WIFSIGNALED(status) and not timed_out,
             "escape": any(c in printed for c in ("\x1b", "\x07", "\x9b")),
             "long_line": any(len(line) > 1000 for line in printed.splitlines()),
+            "duplicate": _repeats(err),
             "seconds": time.monotonic() - t0, "stderr": err[-300:]}
+
+
+def _repeats(err: str) -> bool:
+    """The same refusal printed twice (or a first copy ending in ': ')."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    return len(lines) != len(set(lines)) or any(line.endswith(": ") for line in lines)
 
 
 def _digest(paths) -> dict:
@@ -103,13 +110,20 @@ def run() -> list[dict]:
     note = f"failing: {', '.join(bad[:8])}" if bad else "every case ended in one line or a result"
     return [
         figure("hostile_cases", len(results), "cases", 60, note="reference: at least 60 (issue 13)"),
-        figure("hostile_tracebacks", count("traceback"), "cases", 0, ratio=count("traceback"), note=note),
-        figure("hostile_timeouts", count("timed_out"), "cases", 0, ratio=count("timed_out"), note=f"limit {TIMEOUT_S:.0f} s per case"),
+        figure("hostile_tracebacks", count("traceback"), "cases", 0, ratio=count("traceback"),
+               note=note),
+        figure("hostile_timeouts", count("timed_out"), "cases", 0, ratio=count("timed_out"),
+               note=f"limit {TIMEOUT_S:.0f} s per case"),
         figure("hostile_peak_rss_mb", max(r["rss_mb"] for r in results), "MB", 2000,
                note="largest child's peak RSS (includes the imported libraries), RLIMIT_AS 3 GB"),
-        figure("hostile_overwrites", count("overwrote"), "cases", 0, ratio=count("overwrote"), note="protected files changed"),
-        figure("hostile_escapes", count("escape"), "cases", 0, ratio=count("escape"), note="terminal control characters printed"),
-        figure("hostile_long_lines", count("long_line"), "cases", 0, ratio=count("long_line"), note="a printed line over 1,000 characters"),
+        figure("hostile_overwrites", count("overwrote"), "cases", 0, ratio=count("overwrote"),
+               note="protected files changed"),
+        figure("hostile_escapes", count("escape"), "cases", 0, ratio=count("escape"),
+               note="terminal control characters printed"),
+        figure("hostile_long_lines", count("long_line"), "cases", 0, ratio=count("long_line"),
+               note="a printed line over 1,000 characters"),
+        figure("hostile_duplicate_lines", count("duplicate"), "cases", 0, ratio=count("duplicate"),
+               note="a refusal printed twice, or a line ending in ': '"),
     ]
 
 
