@@ -121,8 +121,8 @@ def _check_memory(graph: Graph, a: Analysis) -> None:
 
 
 def _check_ends(graph: Graph, a: Analysis) -> None:
-    ins = [n for n in graph.nodes.values() if n.type == "Input"]
-    outs = [n for n in graph.nodes.values() if n.type == "Output"]
+    ins = [n for n in graph.nodes.values() if n.spec.role == "input"]
+    outs = [n for n in graph.nodes.values() if n.spec.role == "output"]
     if not ins:
         a.problems.append(Problem(None, "The network has no Input", "drag an Input layer onto the canvas"))
     elif len(ins) > 1:
@@ -145,7 +145,7 @@ def _check_edges(graph: Graph, a: Analysis) -> dict[str, dict[int, str]]:
     arities: dict[str, int] = {}
     for e in graph.edges:
         dst = graph.nodes[e.dst]
-        if graph.nodes[e.src].type == "Output":
+        if graph.nodes[e.src].spec.role == "output":
             a.problems.append(Problem(e.src, f"{graph.nodes[e.src].label} has an outgoing connection",
                                       "Output ends the network; remove the connection"))
             continue
@@ -228,6 +228,6 @@ def _check_reachability(graph: Graph, a: Analysis, order: list[str]) -> None:
     blamed = {p.node_id for p in a.problems}
     for nid in order:
         node: Node = graph.nodes[nid]
-        if nid not in feeding and node.type != "Input" and nid not in blamed:
+        if nid not in feeding and node.spec.role != "input" and nid not in blamed:
             a.problems.append(Problem(nid, f"{node.label} does not lead to the Output, so it is unused",
                                       "connect its output onward or delete it", "warning"))

@@ -2,7 +2,6 @@
 layer is a sub-module named after its node, every variable is the node's name."""
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 
 from .analysis import Analysis, Problem, analyze
@@ -47,19 +46,12 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: st
         spec = node.spec
         p = a.resolved[nid]
         args = [env[e.src] for e in graph.inputs_of(nid)]
-        if node.type == "Input":
+        if spec.role == "input":
             env[nid] = fxg.placeholder(node.name)
-        elif node.type == "Output":
+        elif spec.role == "output":
             fxg.output(args[0])
-        elif node.type == "Add":
-            value = args[0]
-            for k, other in enumerate(args[1:], start=1):
-                name = node.name if k == len(args) - 1 else f"{node.name}_{k}"
-                value = fxg.create_node("call_function", operator.add, (value, other), name=name)
-            env[nid] = value
-        elif node.type == "Concat":
-            axis = p.axis + 1 if p.axis >= 0 else p.axis  # per-sample axis -> batched axis
-            env[nid] = fxg.create_node("call_function", torch.cat, (tuple(args),), {"dim": axis}, name=node.name)
+        elif spec.merge is not None:
+            env[nid] = spec.merge.emit(fxg, p, args, node.name)
         else:
             module = spec.build(p, a.input_types(graph, nid))
             root.add_module(node.name, module)

@@ -292,7 +292,7 @@ class Worker:
     def setup(self) -> int:
         from .data import load
         from .project import ProjectError, load_project
-        from .train.preflight import preflight
+        from .train.checks import preflight
 
         o = self.opts
         try:

@@ -212,7 +212,7 @@ class Graph:
     def connect(self, src: str, dst: str, slot: int = 0) -> Edge:
         """Add an edge after checking it: refused edges never enter the graph."""
         s, d = self.node(src), self.node(dst)
-        if s.type == "Output":
+        if s.spec.role == "output":
             raise GraphError(f"{s.label} is the network's end and has no output to connect")
         arity = self.arity(d)
         if arity == 0:

@@ -56,7 +56,7 @@ class Editor(QObject):
         spec = layers.get(type_name)
         node = Node("new", type_name, "", spec.defaults(), (round(pos[0], 1), round(pos[1], 1)))
         edges = []
-        if after is not None and after.type != "Output" and self.graph.arity(node) > 0:
+        if after is not None and after.spec.role != "output" and self.graph.arity(node) > 0:
             edges.append(Edge(after.id, "new", 0))
         cmd = AddNodes(self.graph, [node], edges, f"Add {type_name}", fresh=True)
         self.document.push(cmd)

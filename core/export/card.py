@@ -123,7 +123,7 @@ def _setup_rows(prep: Prepared, config: dict) -> list[tuple[str, str]]:
     rows.append(("schedule", sched))
     reg = [f"{k} {getattr(t, k)}" for k in ("weight_decay", "l2", "l1", "max_norm") if getattr(t, k)]
     drops = [f"{n.type} '{n.name}' p={n.params.get('p')}" for n in prep.project.graph.nodes.values()
-             if n.type in ("Dropout", "Dropout2d")]
+             if n.spec.category == "Regularization"]
     rows.append(("regularization", ", ".join(reg + drops) or "none"))
     rows.append(("epochs / batch size", f"{t.epochs} / {t.batch_size}"))
     rows.append(("early stopping", f"on {t.monitor}, patience {t.patience}, min delta {t.min_delta}, "

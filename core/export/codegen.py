@@ -132,6 +132,14 @@ def constructor(module) -> str:
 
 
 # ---------------------------------------------------------------- helper classes, copied verbatim
+def module_definitions() -> frozenset[str]:
+    """Every top-level class and function of core/layers/modules.py (read, not imported: no torch)."""
+    from .. import layers
+
+    tree = ast.parse(Path(layers.__file__).with_name("modules.py").read_text(encoding="utf-8"))
+    return frozenset(n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef)))
+
+
 def helper_sources(class_names: set[str]) -> tuple[list[str], set[str]]:
     """Top-level definitions of core/layers/modules.py that the given classes need (with their
     dependencies), in file order, and the module-level names they use (e.g. math)."""

@@ -18,16 +18,17 @@ from pathlib import Path
 from .compare import worst_diff
 from ._common import (ExportError, Exported, Prepared, class_name, example_raw_batch, identifier,
                       save_weights_readable)
-from .codegen import _float_rows, constructor, docstring, helper_sources, lit  # noqa: F401 (re-exported)
+from .codegen import (_float_rows, constructor, docstring, helper_sources, lit,  # noqa: F401 (re-exported)
+                      module_definitions)
 
 INLINE_LIMIT = 20_000  # preprocessing values written into the .py; more go to a sidecar file
 
 
 # ---------------------------------------------------------------- the generated file
+# names the generated file defines itself, plus every definition it may copy from modules.py
 RESERVED_GLOBALS = frozenset({"Path", "math", "torch", "nn", "load", "predict", "preprocess", "NODE_NAMES",
                               "WEIGHTS_FILE", "INPUT_SHAPE", "OUTPUT_SHAPE", "PREPROCESSING", "SHIFT", "SCALE",
-                              "MATRIX", "GlobalAvgPool", "Reshape", "PositionalEncoding", "SelfAttention",
-                              "TransformerBlock", "Recurrent", "causal_mask", "Network"})
+                              "MATRIX", "CONSTANTS_FILE", "Network"}) | module_definitions()
 
 
 @dataclass
@@ -42,10 +43,7 @@ class NetworkSource:
 def network_source(compiled, graph, project_name: str, reserved: frozenset[str] = frozenset()) -> NetworkSource:
     """The network as a plain nn.Module class named after the project, with sub-modules and
     forward variables named after the graph's nodes."""
-    import operator
-
-    import torch
-
+    from ..layers import merge_for
     from ..layers import modules as M
 
     c = compiled
@@ -68,13 +66,8 @@ def network_source(compiled, graph, project_name: str, reserved: frozenset[str] 
             init_lines.append(f"        self.{target} = {constructor(submodules[target])}")
             ins = ", ".join(identifier(a.name) for a in node.args)
             fwd_lines.append(f"        {identifier(node.name)} = self.{target}({ins})")
-        elif node.op == "call_function" and node.target is operator.add:
-            a, b = (identifier(x.name) for x in node.args)
-            fwd_lines.append(f"        {identifier(node.name)} = {a} + {b}")
-        elif node.op == "call_function" and node.target is torch.cat:
-            ins = ", ".join(identifier(x.name) for x in node.args[0])
-            dim = lit(int(node.kwargs["dim"]))
-            fwd_lines.append(f"        {identifier(node.name)} = torch.cat(({ins},), dim={dim})")
+        elif node.op == "call_function" and (merge := merge_for(node.target)) is not None:
+            fwd_lines.append(f"        {identifier(node.name)} = {merge.expression(node, identifier, lit)}")
         elif node.op == "output":
             fwd_lines.append(f"        return {identifier(node.args[0].name)}")
         else:

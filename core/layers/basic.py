@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ._rules import modules, need_float, need_rank, nn, one
+from .merge import Cat, Sum
 from .spec import Bool, Choice, Dims, Float, Int, LayerSpec, ShapeError, TensorType
 
 
@@ -12,7 +13,7 @@ def _input_infer(p, inputs):
 
 
 INPUT = LayerSpec(
-    name="Input", category="Structure", icon="⇥", inputs=0, key_params=("shape",),
+    name="Input", category="Structure", icon="⇥", inputs=0, key_params=("shape",), role="input",
     help="Where samples enter the network. shape excludes the batch axis (2 for points, 1,8,8 for "
          "digits images, 32 for 32 token ids).",
     params=(Dims("shape", (2,), help="Per-sample shape without the batch axis, e.g. 1, 8, 8."),
@@ -22,7 +23,7 @@ INPUT = LayerSpec(
 )
 
 OUTPUT = LayerSpec(
-    name="Output", category="Structure", icon="⇤",
+    name="Output", category="Structure", icon="⇤", role="output",
     help="The network's result: logits for classification (no Softmax before cross-entropy), "
          "values for regression.",
     infer=lambda p, x: one(x),
@@ -42,6 +43,7 @@ def _dense_infer(p, inputs):
 
 DENSE = LayerSpec(
     name="Dense", category="Core", icon="▦", key_params=("units",), has_bias_param=True,
+    weighted=True, linear=True, width_param="units", module_classes=("Linear",),
     help="Fully connected layer: every output unit sees every input feature (acts on the last axis).",
     params=(Int("units", 64, min=1, max=1 << 16, help="Output features."),
             Bool("bias", True, help="Turn off when a norm layer follows: its shift replaces the bias.")),
@@ -57,7 +59,7 @@ def _flatten_infer(p, inputs):
 
 
 FLATTEN = LayerSpec(
-    name="Flatten", category="Core", icon="▤",
+    name="Flatten", category="Core", icon="▤", keeps_values=True, key_layer=False,
     help="Flattens each sample to one axis, e.g. [B, 8, 4, 4] to [B, 128], before a Dense layer.",
     infer=_flatten_infer,
     build=lambda p, x: nn().Flatten(),
@@ -80,7 +82,7 @@ def _reshape_infer(p, inputs):
 
 
 RESHAPE = LayerSpec(
-    name="Reshape", category="Core", icon="⬚", key_params=("shape",),
+    name="Reshape", category="Core", icon="⬚", key_params=("shape",), keeps_values=True, key_layer=False,
     help="Reshapes each sample (the batch axis is kept); one size may be -1 to infer it.",
     params=(Dims("shape", (-1,), infer_one=True, help="New per-sample shape, e.g. 1, 8, 8 or -1."),),
     infer=_reshape_infer,
@@ -88,7 +90,8 @@ RESHAPE = LayerSpec(
 )
 
 DROPOUT = LayerSpec(
-    name="Dropout", category="Regularization", icon="⁘", key_params=("p",),
+    name="Dropout", category="Regularization", icon="⁘", key_params=("p",), keeps_values=True,
+    key_layer=False,
     help="Zeroes each activation with probability p during training (scaled by 1/(1-p)); off at evaluation.",
     params=(Float("p", 0.5, min=0.0, max=0.99, help="Drop probability."),),
     infer=lambda p, x: one(x),
@@ -103,7 +106,8 @@ def _dropout2d_infer(p, inputs):
 
 
 DROPOUT2D = LayerSpec(
-    name="Dropout2d", category="Regularization", icon="⁙", key_params=("p",),
+    name="Dropout2d", category="Regularization", icon="⁙", key_params=("p",), keeps_values=True,
+    key_layer=False,
     help="Drops whole channels of conv feature maps with probability p (neighbouring pixels are correlated, "
          "so per-pixel dropout barely regularizes them).",
     params=(Float("p", 0.2, min=0.0, max=0.99, help="Channel drop probability."),),
@@ -123,7 +127,7 @@ def _add_infer(p, inputs):
 
 
 ADD = LayerSpec(
-    name="Add", category="Merge", icon="⊕", key_params=("inputs",),
+    name="Add", category="Merge", icon="⊕", key_params=("inputs",), merge=Sum(),
     inputs=lambda p: p.inputs,
     help="Element-wise sum of its inputs, which must have equal shapes (residual connections).",
     params=(Int("inputs", 2, min=2, max=8, help="How many inputs to add."),),
@@ -149,7 +153,7 @@ def _concat_infer(p, inputs):
 
 
 CONCAT = LayerSpec(
-    name="Concat", category="Merge", icon="⧺", key_params=("inputs", "axis"),
+    name="Concat", category="Merge", icon="⧺", key_params=("inputs", "axis"), merge=Cat(),
     inputs=lambda p: p.inputs,
     help="Joins its inputs along one per-sample axis (0 = channels or features).",
     params=(Int("inputs", 2, min=2, max=8, help="How many inputs to join."),

@@ -54,14 +54,14 @@ def _conv_count(k_axes):
 
 CONV1D = LayerSpec(
     name="Conv1d", category="Convolution", icon="⫼", key_params=("filters", "kernel_size", "stride"),
-    has_bias_param=True,
+    has_bias_param=True, weighted=True, linear=True, width_param="filters",
     help="1-D convolution over [B, C, L]: sliding kernels along a sequence or signal.",
     params=_conv_params(), infer=_conv_infer(2), build=_conv_build("Conv1d"), count=_conv_count(1),
 )
 
 CONV2D = LayerSpec(
     name="Conv2d", category="Convolution", icon="⊞", key_params=("filters", "kernel_size", "stride"),
-    has_bias_param=True,
+    has_bias_param=True, weighted=True, linear=True, width_param="filters",
     help="2-D convolution over images [B, C, H, W]: learned local filters shared across positions.",
     params=_conv_params(), infer=_conv_infer(3), build=_conv_build("Conv2d"), count=_conv_count(2),
 )
@@ -89,14 +89,14 @@ def _pool_params():
 
 
 MAXPOOL2D = LayerSpec(
-    name="MaxPool2d", category="Convolution", icon="⊡", key_params=("kernel_size",),
+    name="MaxPool2d", category="Convolution", icon="⊡", key_params=("kernel_size",), key_layer=False,
     help="Keeps the largest value in each window: halves H and W with kernel 2.",
     params=_pool_params(), infer=_pool_infer,
     build=lambda p, x: nn().MaxPool2d(p.kernel_size, stride=p.stride or p.kernel_size, padding=p.padding),
 )
 
 AVGPOOL2D = LayerSpec(
-    name="AvgPool2d", category="Convolution", icon="⊟", key_params=("kernel_size",),
+    name="AvgPool2d", category="Convolution", icon="⊟", key_params=("kernel_size",), key_layer=False,
     help="Averages each window: smoother down-sampling than max pooling.",
     params=_pool_params(), infer=_pool_infer,
     build=lambda p, x: nn().AvgPool2d(p.kernel_size, stride=p.stride or p.kernel_size, padding=p.padding),

@@ -22,6 +22,7 @@ def _bn_build(p, x):
 
 BATCHNORM = LayerSpec(
     name="BatchNorm", category="Normalization", icon="β", key_params=(),
+    module_classes=("BatchNorm1d", "BatchNorm2d"), cancels_bias=True,
     help="Normalizes each channel over the batch, then scales and shifts (BatchNorm1d or 2d, chosen "
          "from the input). Makes a preceding layer's bias redundant.",
     params=(Float("momentum", 0.1, min=0.0, max=1.0, help="Running-statistics update rate."), _EPS),

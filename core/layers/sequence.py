@@ -20,7 +20,7 @@ def _embedding_infer(p, inputs):
 
 
 EMBEDDING = LayerSpec(
-    name="Embedding", category="Sequence", icon="⌗", key_params=("vocab", "dim"),
+    name="Embedding", category="Sequence", icon="⌗", key_params=("vocab", "dim"), weighted=True,
     help="Looks up a learned vector for each token id: [B, T] ids to [B, T, dim].",
     params=(Int("vocab", 128, min=1, max=1 << 20, help="Number of distinct token ids (largest id + 1)."),
             Int("dim", 64, min=1, max=8192, help="Vector size per token.")),
@@ -71,6 +71,7 @@ _DROP = Float("dropout", 0.0, min=0.0, max=0.99, help="Dropout on attention weig
 
 MHSA = LayerSpec(
     name="MultiheadSelfAttention", category="Sequence", icon="✳", key_params=("heads", "causal"),
+    weighted=True, module_classes=("SelfAttention",),
     help="Every position attends to every other (or only earlier ones if causal): [B, T, D] to [B, T, D].",
     params=(_HEADS, _CAUSAL, _DROP),
     infer=lambda p, x: _heads_check(p, one(x)),
@@ -85,7 +86,7 @@ def _block_count(p, x):
 
 
 TRANSFORMER = LayerSpec(
-    name="TransformerBlock", category="Sequence", icon="⟐", key_params=("heads", "causal"),
+    name="TransformerBlock", category="Sequence", icon="⟐", key_params=("heads", "causal"), weighted=True,
     help="Pre-norm transformer block: x + Attention(LayerNorm(x)), then x + MLP(LayerNorm(x)).",
     params=(_HEADS, Int("ff_mult", 4, min=1, max=16, help="MLP width as a multiple of the model width."),
             _CAUSAL, Float("dropout", 0.0, min=0.0, max=0.99, help="Dropout in attention and MLP.")),
@@ -113,6 +114,7 @@ def _rnn(kind: str, gates: int, help: str):
 
     return LayerSpec(
         name=kind, category="Sequence", icon="↻", key_params=("hidden", "return_sequences"), help=help,
+        weighted=True, width_param="hidden",
         params=(Int("hidden", 64, min=1, max=8192, help="Hidden state size."),
                 Int("layers", 1, min=1, max=8, help="Stacked recurrent layers."),
                 Bool("bidirectional", False, help="Also read the sequence backwards (doubles the width)."),

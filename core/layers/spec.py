@@ -184,6 +184,19 @@ class LayerSpec:
     activation: str = ""                  # "relu" / "tanh" / "sigmoid" / ... : drives auto init
     has_bias_param: bool = False          # owns a bias that a following norm layer makes redundant
     icon: str = "■"
+    # Traits every reader asks instead of keeping its own list of type names:
+    role: str = ""                        # "input" / "output": where samples enter or leave (no module)
+    merge: Any = None                     # a `merge.Merge`: joins its inputs with a function, no module
+    weighted: bool = False                # owns weight matrices that the init scheme sets
+    linear: bool = False                  # one weight matrix over the features (Dense, Conv): auto init
+                                          # resolves by the next activation; its outputs show depth spread
+    width_param: str = ""                 # the parameter that sets its output width ("units", "filters")
+    keeps_values: bool = False            # passes its input's values on (reshaped, or dropped only while
+                                          # training): checks of what feeds the Output look through it
+    module_classes: tuple[str, ...] = ()  # torch classes `build` makes, where their names differ from `name`
+    cancels_bias: bool = False            # subtracts the batch mean per channel: a bias right before is redundant
+    key_layer: bool = True                # False: its activations only move, drop or pool its input's, so
+                                          # dashboards leave it out of the key layers
     _by_name: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -191,6 +204,9 @@ class LayerSpec:
 
     def param(self, name: str) -> Param:
         return self._by_name[name]
+
+    def has_param(self, name: str) -> bool:
+        return name in self._by_name
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

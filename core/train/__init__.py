@@ -13,7 +13,7 @@ import importlib
 _EXPORTS = {
     "Trainer": "trainer", "Control": "events", "RunResult": "events", "RunStarted": "events", "Step": "events",
     "EpochEnd": "events", "DiagnosisEvent": "events", "Paused": "events", "Resumed": "events",
-    "Finished": "events", "Stopped": "events", "Failed": "events", "preflight": "preflight",
+    "Finished": "events", "Stopped": "events", "Failed": "events", "preflight": "checks",
     "lr_curve": "optim", "initialize": "init", "build_loss": "losses", "RunFolder": "runs", "RunError": "runs",
     "ProbeSnapshot": "probes", "Diagnosis": "diagnosis",
 }

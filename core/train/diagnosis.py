@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import fx
 
+from ..layers import spec_of
 from .probes import ProbeSnapshot, activation_kind, probe_mode
 
 CLASS_LOSSES = ("cross_entropy", "bce_logits", "hinge")
 NORMS_TO_SUGGEST = "BatchNorm (conv / MLP) or LayerNorm (sequences)"
-WEIGHT_LAYERS = ("Dense", "Conv1d", "Conv2d")   # whose outputs show the spread across depth
-PASS_BACK = ("Dropout", "Dropout2d", "Reshape", "Flatten")
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def diagnose_probes(snapshot: ProbeSnapshot, graph=None, dead_limit: float = 0.4
             out.append(Diagnosis("nan", "error", s.name, f"{s.type} '{s.name}' outputs NaN or Inf.",
                                  "lower training.lr (÷10), set training.clip to norm (clip_value 1), and use "
                                  "init auto"))
-    weighted = [s for s in snapshot.layers if s.type in WEIGHT_LAYERS and _finite(s.act_std)]
+    weighted = [s for s in snapshot.layers if _is_linear(s.type) and _finite(s.act_std)]
     constant = bool(weighted) and weighted[0].act_std < 1e-8
     if len(weighted) >= 3 or constant:
         out += _depth_spread(weighted)
@@ -286,10 +285,16 @@ def diagnose_history(history: list[dict], expected_loss: float | None = None, sp
     return dedupe(out)
 
 
+def _is_linear(type_name: str) -> bool:
+    """Dense / Conv: layers whose outputs show the spread of activations across depth."""
+    spec = spec_of(type_name)
+    return spec is not None and spec.linear
+
+
 # ---------------------------------------------------------------- graph
 def _producer(graph, node_id):
     node = graph.nodes[node_id]
-    while node.type in PASS_BACK and len(graph.inputs_of(node.id)) == 1:
+    while node.spec.keeps_values and len(graph.inputs_of(node.id)) == 1:
         node = graph.nodes[graph.inputs_of(node.id)[0].src]
     return node
 
@@ -306,7 +311,7 @@ def diagnose_graph(graph, analysis=None, loss_name: str | None = None) -> list[D
         if not node.spec.has_bias_param or not node.params.get("bias", True):
             continue
         after = [graph.nodes[e.dst] for e in graph.outputs_of(nid)]
-        if after and all(n.type == "BatchNorm" for n in after):
+        if after and all(n.spec.cancels_bias for n in after):
             out.append(Diagnosis("redundant_bias", "info", node.name,
                                  f"{node.label} has a bias, but {after[0].label} right after it subtracts the "
                                  "batch mean, cancelling the bias, and adds its own shift.",

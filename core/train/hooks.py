@@ -123,7 +123,7 @@ def nonfinite_layer(trainer, x) -> tuple[str | None, str]:
     if name is None:
         return None, "loss"
     node = trainer.project.graph.by_name(name)
-    if node is not None and node.type == "Input":
+    if node is not None and node.spec.role == "input":
         return None, "input"
     try:
         params = list(compiled.module.get_submodule(name).parameters())

@@ -21,15 +21,14 @@ import math
 import torch
 from torch import nn
 
-PASS_THROUGH = {"BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "Dropout2d", "MaxPool2d",
-                "AvgPool2d", "GlobalAvgPool", "Add", "Concat", "Flatten", "Reshape", "PositionalEncoding"}
 RELU_LIKE = ("relu", "leaky_relu")
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 
 
 def following_activation(graph, node_id: str) -> tuple[str, float]:
-    """(activation, leaky slope) of the first activation after `node_id`, looking through
-    shape-keeping layers; ("", 0.0) when a weight layer or the Output comes first."""
+    """(activation, leaky slope) of the first activation after `node_id`, looking through the
+    layers in between (norms, dropout, pooling, merges, reshapes); ("", 0.0) when a weighted layer
+    or the Output comes first."""
     seen, frontier = set(), [e.dst for e in graph.outputs_of(node_id)]
     while frontier:
         nxt = []
@@ -38,11 +37,12 @@ def following_activation(graph, node_id: str) -> tuple[str, float]:
                 continue
             seen.add(nid)
             node = graph.nodes[nid]
-            act = node.spec.activation
+            spec = node.spec
+            act = spec.activation
             if act:
                 slope = float(node.params.get("negative_slope", 0.01)) if act == "leaky_relu" else 0.0
                 return act, slope
-            if node.type in PASS_THROUGH:
+            if not spec.weighted and not spec.role:
                 nxt.extend(e.dst for e in graph.outputs_of(nid))
         frontier = nxt
     return "", 0.0
@@ -116,7 +116,7 @@ def init_module(module: nn.Module, scheme: str, activation: str = "", slope: flo
             _zero(m.in_proj_bias)
             walk(m.out_proj, "", 0.0)
         elif isinstance(m, nn.RNNBase):
-            gates = {"LSTM": 4, "GRU": 3}.get(m.mode, 1)
+            gates = m.weight_ih_l0.shape[0] // m.hidden_size  # 4 for LSTM, 3 for GRU, 1 for RNN
             for name, p in m.named_parameters():
                 if name.startswith("weight_hh"):
                     _init_blocks(p, gates, "orthogonal" if scheme == "auto" else scheme, "", constant)

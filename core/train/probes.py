@@ -20,10 +20,6 @@ from .. import layers
 
 SATURATION = 0.97  # |tanh| above, or sigmoid outside [0.03, 0.97]: the gradient is < 6% of its peak
 
-# torch module class -> LayerLab type, for when no graph is at hand (the rest share the name)
-_TYPE_OF_CLASS = {"Linear": "Dense", "BatchNorm1d": "BatchNorm", "BatchNorm2d": "BatchNorm",
-                  "SelfAttention": "MultiheadSelfAttention"}
-
 
 @dataclass
 class LayerStats:
@@ -57,6 +53,11 @@ def activation_kind(layer_type: str) -> str:
     return spec.activation if spec is not None else ""
 
 
+def type_of_class(cls: str) -> str:
+    """The LayerLab type of a torch module class name, for when no graph is at hand."""
+    return layers.class_types().get(cls, cls)
+
+
 def layer_modules(compiled) -> list[tuple[str, nn.Module]]:
     """The compiled network's layer sub-modules in graph (execution) order."""
     gm = compiled.module
@@ -71,7 +72,7 @@ def layer_types(compiled, graph=None, mods=None) -> dict[str, str]:
         cls = type(module).__name__
         if cls == "Recurrent":
             cls = module.rnn.mode  # "LSTM" / "GRU", the LayerLab type names
-        out[name] = node.type if node is not None else _TYPE_OF_CLASS.get(cls, cls)
+        out[name] = node.type if node is not None else type_of_class(cls)
     return out
 
 

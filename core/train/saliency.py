@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .probes import _TYPE_OF_CLASS, layer_modules, probe_mode
+from .probes import layer_modules, probe_mode, type_of_class
 
 METHODS = ("gradient", "smoothgrad", "integrated_gradients", "gradcam")
 CONVS = (nn.Conv1d, nn.Conv2d)
@@ -107,7 +107,7 @@ def _gradcam_layer(mods, layer: str | None) -> tuple[str, nn.Module]:
         return convs[-1]
     found = dict(mods).get(layer)
     if found is None or not isinstance(found, CONVS):
-        kind = _TYPE_OF_CLASS.get(type(found).__name__, type(found).__name__)
+        kind = type_of_class(type(found).__name__)
         what = "is not a layer of this network" if found is None else f"is a {kind}, not a conv layer"
         choices = ", ".join(n for n, _ in convs) or "none here; use another method"
         raise ValueError(f"Grad-CAM needs a Conv1d/Conv2d layer, and '{layer}' {what}: pick one of {choices}")

@@ -73,7 +73,7 @@ class Trainer:
 
     # ------------------------------------------------------------ preparation
     def _prepare(self) -> None:
-        from .preflight import preflight
+        from .checks import preflight
         from .setup import build
 
         spec = self.project.training

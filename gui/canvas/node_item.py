@@ -89,7 +89,7 @@ class NodeItem(QGraphicsItem):
         if height != self.height:
             self.prepareGeometryChange()
             self.height = height
-        self._sync_ports(arity, node.type != "Output")
+        self._sync_ports(arity, spec.role != "output")
         self._update_tooltip(self.problems)
         self.update()
 

@@ -11,11 +11,17 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider
 
+from ...core.layers import spec_of
 from .cards import AXIS, BG, Card, hbox, layer_color
 
-KEY_TYPES_SKIP = {"Flatten", "Dropout", "Dropout2d", "Reshape", "MaxPool2d", "AvgPool2d", "Identity"}
 MAX_PLOTS = 16
 PLOTS_PER_STEP = 3     # small plots updated per GUI tick while training
+
+
+def key_layer(type_name: str) -> bool:
+    """Shown under "key layers": not a reshape, dropout or pooling of the layer before (its catalogue entry says)."""
+    spec = spec_of(type_name)
+    return spec is None or spec.key_layer
 
 
 def columns_for(n: int) -> int:
@@ -195,7 +201,7 @@ class HistogramCard(Card):
     def _names(self, snap) -> list[str]:
         rows = [r for r in snap.layers if (r.weight_hist is not None if self.weights else True)]
         if self.filter.currentData() == "key":
-            rows = [r for r in rows if r.type not in KEY_TYPES_SKIP]
+            rows = [r for r in rows if key_layer(r.type)]
         return [r.name for r in rows][:MAX_PLOTS]
 
     def _redraw(self) -> None:

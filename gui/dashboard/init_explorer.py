@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QListWidget, QListWidgetItem, QPushButt
 
 from ...core.specs import INITS
 from .cards import AXIS, Card, dim, layer_color, plot_widget
-from .histograms import KEY_TYPES_SKIP, HistGrid
+from .histograms import HistGrid, key_layer
 
 DEFAULT = ("auto", "xavier_normal", "small_normal", "large_normal")
 BATCH = 256
@@ -107,7 +107,7 @@ class InitExplorer(Card):
         return True
 
     def _layers(self, snap) -> list[str]:
-        return [r.name for r in snap.layers if r.type not in KEY_TYPES_SKIP]
+        return [r.name for r in snap.layers if key_layer(r.type)]
 
     def _show_bars(self) -> None:
         p = self.bars.getPlotItem()

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from ...core.graph import Edge
 from ..commands import Connect, RemoveItems, SetParam
 
-WEIGHT_LAYERS = {"Dense", "Conv1d", "Conv2d"}
-
 
 @dataclass
 class Advice:
@@ -95,13 +93,13 @@ def _action_for(problem, ctx, dataset) -> Callable | None:
 
 def _relu_depth(graph, analysis) -> int:
     from ...core.train.init import following_activation
-    return sum(1 for nid in analysis.order if graph.nodes[nid].type in WEIGHT_LAYERS
+    return sum(1 for nid in analysis.order if graph.nodes[nid].spec.linear
                and following_activation(graph, nid)[0] in ("relu", "leaky_relu"))
 
 
 def advice(ctx, dataset=None) -> list[Advice]:
     from ...core.analysis import analyze
-    from ...core.train.preflight import preflight
+    from ...core.train.checks import preflight
 
     project = ctx.project
     t, g = project.training, project.graph

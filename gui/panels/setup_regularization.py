@@ -10,9 +10,6 @@ from ..commands import SetParam
 from .setup_base import Binder, LazyRefresh, dim_label, form, scroll_panel
 from .setup_checks import ChecksBox
 
-DROPOUT = ("Dropout", "Dropout2d")
-
-
 class RegularizationPanel(QObject):
     def __init__(self, ctx):
         super().__init__(ctx)   # dies with the window: no timer of a closed window fires later
@@ -63,7 +60,7 @@ class RegularizationPanel(QObject):
 
     def _dropouts(self):
         g = self.ctx.project.graph
-        return [n for n in g.nodes.values() if n.type in DROPOUT]
+        return [n for n in g.nodes.values() if n.spec.category == "Regularization"]
 
     def refresh(self) -> None:
         f = self.drop_form

@@ -97,3 +97,51 @@ def test_cycle_finder_finds_a_cycle_and_only_cycles():
 def test_no_import_cycles_between_modules():
     found = cycles(import_graph(CYCLE_FREE))
     assert found == [], "these modules import each other; move what they share into its own module"
+
+
+# ---------------------------------------------------------------- layer knowledge stays in the catalogue
+def _layer_names() -> set[str]:
+    from layerlab.core.layers import REGISTRY
+    return set(REGISTRY)
+
+
+def _names_in(node, names) -> list[str]:
+    if isinstance(node, (ast.Set, ast.List, ast.Tuple)):
+        items = node.elts
+    elif isinstance(node, ast.Dict):
+        items = [*node.keys, *node.values]
+    else:
+        items = [node]
+    return [x.value for x in items if isinstance(x, ast.Constant) and x.value in names]
+
+
+def type_name_lists(source: str, names: set[str]) -> list[tuple[int, list[str]]]:
+    """(line, names) for every literal collection holding two or more layer-type names, and every
+    comparison against a layer-type name (`node.type == "Output"`, `t in ("Dense", ...)`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Set, ast.List, ast.Tuple, ast.Dict)):
+            hits = _names_in(node, names)
+            if len(set(hits)) >= 2:
+                found.append((node.lineno, hits))
+        elif isinstance(node, ast.Compare):
+            hits = [h for side in (node.left, *node.comparators) for h in _names_in(side, names)]
+            if hits:
+                found.append((node.lineno, hits))
+    return found
+
+
+def test_the_scanner_sees_lists_and_comparisons_of_type_names():
+    names = {"Dense", "Conv2d", "Output"}
+    src = ('WIDTH = {"Dense": "units", "Conv2d": "filters"}\nok = ["Dense", "Adam"]\n'
+           'if node.type == "Output": pass\nif t in ("Dense",): pass\nadd_node("Dense")\n')
+    assert type_name_lists(src, names) == [(1, ["Dense", "Conv2d"]), (3, ["Output"]), (4, ["Dense"])]
+
+
+def test_no_hand_kept_lists_of_layer_type_names_outside_the_catalogue():
+    names = _layer_names()
+    offenders = [f"{path.relative_to(ROOT)}:{line} {hits}"
+                 for top in ("core", "gui") for path in sorted((ROOT / top).rglob("*.py"))
+                 if not path.is_relative_to(ROOT / "core" / "layers")
+                 for line, hits in type_name_lists(path.read_text(encoding="utf-8"), names)]
+    assert offenders == [], "ask the LayerSpec (add a trait in core/layers/spec.py) instead of naming types"

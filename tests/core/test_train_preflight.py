@@ -134,6 +134,6 @@ def test_the_package_export_stays_callable_after_the_submodule_is_imported():
     import importlib
 
     import layerlab.core.train as train
-    importlib.import_module("layerlab.core.train.preflight")
+    importlib.import_module("layerlab.core.train.checks")
     from layerlab.core.train import preflight as p
     assert p(digits_net(), DIGITS) == [] and train.preflight(digits_net(), DIGITS) == []

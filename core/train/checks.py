@@ -6,12 +6,11 @@ training, "warning" does not); the GUI shows them, the trainer refuses to start 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ..analysis import Problem, analyze
 from .losses import CLASS_LOSSES, REGRESSION_LOSSES
 
-PASS_BACK = {"Dropout", "Dropout2d", "Reshape", "Flatten"}
-WIDTH_LAYERS = {"Dense": "units", "Conv1d": "filters", "Conv2d": "filters", "LSTM": "hidden", "GRU": "hidden"}
 MONITOR_TASK = {"val_accuracy": "classification", "val_f1": "classification", "val_mae": "regression",
                 "val_r2": "regression"}
 
@@ -24,10 +23,14 @@ def _tt(shape) -> str:
     return "[" + ", ".join(["B", *map(str, shape)]) + "]"
 
 
-def _producer(graph, node_id: str, skip: set[str]):
-    """Walk back from a node through single-input layers whose type is in `skip`."""
+def _keeps_values(spec) -> bool:
+    return spec.keeps_values
+
+
+def _producer(graph, node_id: str, skip):
+    """Walk back from a node through single-input layers whose spec `skip(spec)` is true."""
     node = graph.nodes[node_id]
-    while node.type in skip:
+    while skip(node.spec):
         ins = graph.inputs_of(node.id)
         if len(ins) != 1:
             break
@@ -45,6 +48,16 @@ def device_problem(device: str) -> Problem | None:
     return None
 
 
+@dataclass
+class _Fit:
+    """What the network's end is checked against: the data set's task and targets, and the loss."""
+    dname: str
+    task: str
+    k: int
+    target_shape: tuple[int, ...]
+    loss: str
+
+
 def preflight(project, dataset=None) -> list[Problem]:
     """Every reason the project cannot train as set up (errors first), plus warnings."""
     t, graph = project.training, project.graph
@@ -55,13 +68,20 @@ def preflight(project, dataset=None) -> list[Problem]:
         out.append(p)
     if not a.ok or dataset is None or a.input_id is None or a.output_id is None:
         return _sorted(out)
-    dname = getattr(dataset, "name", "") or project.data.dataset
-    task, k = dataset.task, int(dataset.num_classes or 0)
-    target_shape = tuple(dataset.y_train.shape[1:])
-    inp = graph.nodes[a.input_id]
-    in_t, out_t = a.shapes[a.input_id], a.shapes[a.output_id]
+    fit = _Fit(getattr(dataset, "name", "") or project.data.dataset, dataset.task, int(dataset.num_classes or 0),
+               tuple(dataset.y_train.shape[1:]), t.loss)
+    out += _input_problems(graph, a, dataset, fit.dname)
+    out += _loss_problems(t, dataset, fit)
+    last_problems, width_node = _before_output(graph, a, fit.loss)
+    out += last_problems
+    out += _output_problems(a, width_node, fit)
+    out += _size_problems(t, dataset, fit.dname)
+    return _sorted(out)
 
-    # ---- input
+
+def _input_problems(graph, a, dataset, dname: str) -> list[Problem]:
+    out = []
+    inp, in_t = graph.nodes[a.input_id], a.shapes[a.input_id]
     want = tuple(int(s) for s in dataset.input_shape)
     if tuple(in_t.shape) != want:
         out.append(Problem(inp.id, f"{inp.label} takes {_tt(in_t.shape)} but {dname} gives {_tt(want)}",
@@ -75,12 +95,14 @@ def preflight(project, dataset=None) -> list[Problem]:
         top = int(dataset.x_train.max())
         for e in graph.outputs_of(inp.id):
             node = graph.nodes[e.dst]
-            if node.type == "Embedding" and int(node.params.get("vocab", 0)) <= top:
+            if node.spec.has_param("vocab") and int(node.params.get("vocab", 0)) <= top:
                 out.append(Problem(node.id, f"{node.label} has vocab {node.params.get('vocab')} but {dname} uses "
                                             f"token ids up to {top}", f"set vocab to {top + 1} or more"))
+    return out
 
-    # ---- loss versus task
-    loss = t.loss
+
+def _loss_problems(t, dataset, fit: _Fit) -> list[Problem]:
+    out, loss, task, dname = [], fit.loss, fit.task, fit.dname
     if task == "classification" and loss in REGRESSION_LOSSES:
         out.append(Problem(None, f"training.loss {loss} is a regression loss but {dname} has class labels",
                            "use cross_entropy (or hinge / bce_logits), or set data.task to regression"))
@@ -96,48 +118,58 @@ def preflight(project, dataset=None) -> list[Problem]:
         other = "val_loss, val_accuracy or val_f1" if task == "classification" else "val_loss, val_mae or val_r2"
         out.append(Problem(None, f"training.monitor {t.monitor} needs a {MONITOR_TASK[t.monitor]} task but {dname} "
                                  f"is {task}", f"monitor {other}"))
+    return out
 
-    # ---- what comes right before the Output
+
+def _before_output(graph, a, loss: str):
+    """Problems with the layer right before the Output, and the layer that sets the output width."""
     feed = graph.inputs_of(a.output_id)
-    last = _producer(graph, feed[0].src, PASS_BACK) if feed else None
-    if last is not None:
-        act = last.spec.activation
-        if act == "softmax" and loss in ("cross_entropy", "bce_logits"):
-            out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} applies "
-                                        f"{'log-softmax' if loss == 'cross_entropy' else 'the sigmoid'} itself",
-                               "delete the Softmax: the loss and the predictions work on raw logits"))
-        elif act == "sigmoid" and loss in ("cross_entropy", "bce_logits"):
-            out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} expects raw "
-                                        f"logits{' and applies the sigmoid itself' if loss == 'bce_logits' else ''}",
-                               "delete the Sigmoid"))
-        elif act in ("softmax", "sigmoid", "relu", "tanh") and loss == "hinge":
-            out.append(Problem(last.id, f"{last.label} squashes the scores before the hinge loss",
-                               "delete it: the margin loss wants raw scores", "warning"))
-        elif act in ("relu", "leaky_relu") and loss in ("cross_entropy", "bce_logits"):
-            out.append(Problem(last.id, f"{last.label} comes right before the Output, so logits cannot go "
-                                        "negative", "delete it: end with Dense", "warning"))
-        width_node = _producer(graph, last.id, PASS_BACK | {n for n in ("Softmax", "Sigmoid", "Tanh", "ReLU")})
-    else:
-        width_node = None
+    last = _producer(graph, feed[0].src, _keeps_values) if feed else None
+    if last is None:
+        return [], None
+    out, act = [], last.spec.activation
+    if act == "softmax" and loss in ("cross_entropy", "bce_logits"):
+        out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} applies "
+                                    f"{'log-softmax' if loss == 'cross_entropy' else 'the sigmoid'} itself",
+                           "delete the Softmax: the loss and the predictions work on raw logits"))
+    elif act == "sigmoid" and loss in ("cross_entropy", "bce_logits"):
+        out.append(Problem(last.id, f"{last.label} comes right before the Output, but {loss} expects raw "
+                                    f"logits{' and applies the sigmoid itself' if loss == 'bce_logits' else ''}",
+                           "delete the Sigmoid"))
+    elif act in ("softmax", "sigmoid", "relu", "tanh") and loss == "hinge":
+        out.append(Problem(last.id, f"{last.label} squashes the scores before the hinge loss",
+                           "delete it: the margin loss wants raw scores", "warning"))
+    elif act in ("relu", "leaky_relu") and loss in ("cross_entropy", "bce_logits"):
+        out.append(Problem(last.id, f"{last.label} comes right before the Output, so logits cannot go "
+                                    "negative", "delete it: end with Dense", "warning"))
+    return out, _producer(graph, last.id, lambda spec: spec.keeps_values or bool(spec.activation))
 
-    # ---- output shape versus targets
+
+def _output_problems(a, width_node, fit: _Fit) -> list[Problem]:
+    """The output's shape and width against the targets (a class per sample or per position, or values)."""
+    out_t, dname, k, loss = a.shapes[a.output_id], fit.dname, fit.k, fit.loss
     width = out_t.shape[-1] if out_t.shape else 1
+    at = width_node.id if width_node is not None else a.output_id
     prefix = f"{width_node.label} gives" if width_node is not None else "The network gives"
-    param = WIDTH_LAYERS.get(width_node.type) if width_node is not None else None
+    param = width_node.spec.width_param if width_node is not None else ""
 
     def set_width(n: int, extra: str = "") -> str:
         return (f"set {param} to {n}{extra}" if param else f"end the network with Dense(units={n}){extra}")
 
-    if task == "classification" and len(target_shape) == 1:       # per-position targets [N, T]
-        steps = target_shape[0]
+    def outputs(n: int) -> str:
+        return f"{n} output{'s' if n != 1 else ''}"
+
+    if fit.task == "classification" and len(fit.target_shape) == 1:       # per-position targets [N, T]
+        steps = fit.target_shape[0]
         if len(out_t.shape) != 2 or out_t.shape[0] != steps:
-            out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has a class at each "
-                                            f"of {steps} positions", f"make it [B, {steps}, {k}] (a Dense with "
-                                            f"{k} units on each position of the sequence)"))
-        elif width != k and loss != "bce_logits":
-            out.append(Problem(width_node.id if width_node else a.output_id,
-                               f"{prefix} {width} outputs per position but {dname} has {k} classes", set_width(k)))
-    elif task == "classification":
+            return [Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has a class at each "
+                                         f"of {steps} positions", f"make it [B, {steps}, {k}] (a Dense with "
+                                         f"{k} units on each position of the sequence)")]
+        if width != k and loss != "bce_logits":
+            return [Problem(at, f"{prefix} {width} outputs per position but {dname} has {k} classes", set_width(k))]
+        return []
+    if fit.task == "classification":
+        out = []
         if len(out_t.shape) != 1:
             out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} per batch but {dname} has one "
                                             f"class per sample", f"reduce it to [B, {k}]: Flatten or GlobalAvgPool "
@@ -145,28 +177,24 @@ def preflight(project, dataset=None) -> list[Problem]:
         elif loss == "bce_logits":
             if not (width == k or (width == 1 and k == 2)):
                 fix = set_width(1, " (binary)") if k == 2 else set_width(k, " (one-vs-rest) or use cross_entropy")
-                out.append(Problem(width_node.id if width_node else a.output_id,
-                                   f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {k} classes",
-                                   fix))
+                out.append(Problem(at, f"{prefix} {outputs(width)} but {dname} has {k} classes", fix))
         elif width != k:
-            out.append(Problem(width_node.id if width_node else a.output_id,
-                               f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {k} classes",
-                               set_width(k)))
+            out.append(Problem(at, f"{prefix} {outputs(width)} but {dname} has {k} classes", set_width(k)))
         if loss == "hinge" and k < 2:
             out.append(Problem(None, "training.loss hinge needs at least 2 classes", "use bce_logits"))
-    else:
-        want_k = math.prod(target_shape) if target_shape else 1
-        if len(out_t.shape) != 1 or width != want_k:
-            what = f"{want_k} target value{'s' if want_k != 1 else ''}"
-            if len(out_t.shape) != 1:
-                out.append(Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has {what} per "
-                                                "sample", f"reduce it to [B, {want_k}] (Flatten before the last Dense)"))
-            else:
-                out.append(Problem(width_node.id if width_node else a.output_id,
-                                   f"{prefix} {width} output{'s' if width != 1 else ''} but {dname} has {what}",
-                                   set_width(want_k)))
+        return out
+    want_k = math.prod(fit.target_shape) if fit.target_shape else 1
+    what = f"{want_k} target value{'s' if want_k != 1 else ''}"
+    if len(out_t.shape) != 1:
+        return [Problem(a.output_id, f"The Output gives {_tt(out_t.shape)} but {dname} has {what} per "
+                                     "sample", f"reduce it to [B, {want_k}] (Flatten before the last Dense)")]
+    if width != want_k:
+        return [Problem(at, f"{prefix} {outputs(width)} but {dname} has {what}", set_width(want_k))]
+    return []
 
-    # ---- data sizes
+
+def _size_problems(t, dataset, dname: str) -> list[Problem]:
+    out = []
     n_train = int(dataset.x_train.shape[0])
     if n_train == 0:
         out.append(Problem(None, f"{dname} has no training samples", "lower data.val_fraction and data.test_fraction"))
@@ -176,21 +204,8 @@ def preflight(project, dataset=None) -> list[Problem]:
     if int(dataset.x_val.shape[0]) == 0:
         out.append(Problem(None, f"{dname} has no validation samples, so val metrics are empty and the best "
                                  "epoch is chosen by the training loss", "raise data.val_fraction", "warning"))
-    return _sorted(out)
+    return out
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"] + [p for p in problems if p.severity != "error"]
-
-
-class _CallableModule(type(math)):
-    """`from layerlab.core.train import preflight` must give something callable even after this
-    submodule was imported (Python then binds the package attribute to the module)."""
-
-    def __call__(self, project, dataset=None):
-        return preflight(project, dataset)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
