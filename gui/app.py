@@ -29,6 +29,8 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     if not app.property("layerlabThemed"):
         theme.apply(app)
         app.setProperty("layerlabThemed", True)
+    from . import wheel_guard
+    wheel_guard.install(app)
     return app
 
 
