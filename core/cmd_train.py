@@ -132,8 +132,13 @@ def run(args) -> int:
         elif isinstance(e, RunStarted):
             progress.start(e)
             if not args.json:
+                from .train.init_loss import describe
                 print(f"training {project.name} on {e.device}: {e.n_train:,} train / {e.n_val:,} val / "
-                      f"{e.n_test:,} test samples, {e.total_epochs} epochs → {e.run_dir}", file=sys.stderr)
+                      f"{e.n_test:,} test samples, {e.total_epochs} epochs, "
+                      f"{describe(t.loss, vars(e))} → {e.run_dir}", file=sys.stderr)
+            else:
+                print(json.dumps(_jsonable({"event": "start", "loss_at_init": e.loss_at_init,
+                                            "expected_loss_at_init": e.expected_loss_at_init})), flush=True)
             for note in e.config.get("dataset", {}).get("notes", []) + e.config.get("notes", []):
                 print(f"note: {note}", file=sys.stderr)   # rows filled or dropped, split fall-backs
         elif isinstance(e, EpochEnd):

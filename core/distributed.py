@@ -4,14 +4,13 @@ torchrun, each holding a replica wrapped in DistributedDataParallel (gloo on CPU
     launch(project_path, nproc, args) -> exit code
         python -m torch.distributed.run --standalone --nproc_per_node N -m layerlab.core.distributed PROJECT ...
 
-Each worker sets the run up as the trainer does (core.train.setup.build) and trains with the
-trainer's step order on its shard: every epoch all ranks draw the same seeded permutation, pad it
-to a multiple of N, and rank r takes positions r, r+N, ... (DistributedSampler's rule on tensors in
-memory; equal shards, equal step counts). The per-rank batch is ceil(batch_size / N), so a step
-still sees ~batch_size samples and LR and schedule keep their meaning. Losses and metrics are
-all-reduced (loss sums, confusion matrices, regression sums): early stopping and plateau schedules
-decide alike on every rank. Only rank 0 writes the run folder. `fit` is the whole epoch loop; the
-exported training script (`--format train-script`) copies it verbatim.
+Each worker sets the run up as the trainer does (core.train.setup.build, loss at init measured) and
+trains with the trainer's step order on its shard: every epoch all ranks draw the same seeded permutation,
+pad it to a multiple of N, and rank r takes positions r, r+N, ... (DistributedSampler's rule on tensors in
+memory; equal shards, equal step counts). The per-rank batch is ceil(batch_size / N), so a step still sees
+~batch_size samples and LR and schedule keep their meaning. Losses and metrics are all-reduced (loss sums,
+confusion matrices, regression sums): early stopping and plateau schedules decide alike on every rank.
+Only rank 0 writes the run folder. `fit` is the whole epoch loop; the exported training script copies it.
 """
 from __future__ import annotations
 
@@ -320,11 +319,12 @@ class Worker:
 
     def run(self) -> int:
         from .train.events import RunResult
+        from .train.init_loss import measure, record
         from .train.runs import RunFolder, _finite, new_run_dir
         from .train.setup import build
-
         spec, rank, world = self.project.training, self.rank, self.world
         s = build(self.project, self.dataset)          # seed, compile, init, loss, optimizer, schedule
+        init = measure(s, self.dataset, spec)          # every rank holds the same fresh weights
         # one process: the trainer's own choice (setup.choose_threads); N: the cores shared out
         threads = s.threads if world == 1 else (int(os.environ.get("LAYERLAB_THREADS", "0"))
                                                 or max(1, (os.cpu_count() or 1) // world))
@@ -343,7 +343,7 @@ class Worker:
             folder.write_json("preprocessing.json", self.dataset.preprocessor.to_dict())
             folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"])
             self.say(f"{self.project.name}: {world} DDP worker(s) ({self.backend}), {len(s.data['x_train']):,} "
-                     f"training samples, batch {per_rank}×{world}, run folder {out}")
+                     f"training samples, batch {per_rank}×{world}, {record(folder, spec.loss, init)}, run folder {out}")
 
         def on_epoch(row, best_state):
             if folder is None:
@@ -362,8 +362,8 @@ class Worker:
             save_weights(s.compiled.module, s.compiled.node_of_module,
                          Path(self.opts.dump_weights) / f"rank{rank}.safetensors")
         if folder is not None:
-            result = RunResult(run_dir=str(folder.path), **{k: v for k, v in out.items()
-                                                            if k not in ("history", "best_state")})
+            result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
+                               **{k: v for k, v in out.items() if k not in ("history", "best_state")})
             if out["status"] == "finished":
                 folder.save_weights(s.compiled, "last", {"epoch": str(out["epochs_run"])})
                 if out["best_state"] is None:

@@ -114,7 +114,7 @@ def _data_source(project, base_dir: Path | None) -> tuple[list[tuple[str, str]],
 
 def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]]:
     """(script text, DATA_PATHS)."""
-    from ..train.init import following_activation
+    from ..train.init import init_activation
     from ..train.setup import SMALL_WORK, macs_per_sample
 
     try:
@@ -129,7 +129,7 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
     for name, node_id in compiled.node_of_module.items():
         if not any(True for _ in modules[name].parameters()):
             continue
-        act, slope = following_activation(project.graph, node_id)
+        act, slope = init_activation(project.graph, node_id, spec.loss)
         plan.append((identifier(name), spec.init_overrides.get(node_id, spec.init), act, float(slope)))
     net = network_source(compiled, project.graph, project.name,
                          reserved=frozenset(_extract.read_module("layerlab.core.export.script_main").defs))

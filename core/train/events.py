@@ -32,6 +32,9 @@ class RunResult:
     samples_per_s: float = 0.0        # training samples per second over the run's epochs
     message: str = ""                 # failure / stop reason
     fix: str = ""
+    loss_at_init: float | None = None           # measured before step 1 (init_loss.py)
+    expected_loss_at_init: float | None = None  # ln N for N-class cross-entropy, ...
+    INIT_KEYS = ("loss_at_init", "expected_loss_at_init")   # (a class attribute: no annotation)
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -52,6 +55,8 @@ class RunStarted:
     task: str = "classification"
     metric_names: list[str] = field(default_factory=list)  # EpochEnd.metrics keys, in CSV order
     lrs: list[float] = field(default_factory=list)          # LR at each epoch's start (lr_curve; flat for plateau)
+    loss_at_init: float | None = None           # the loss before step 1 (init_loss.py)
+    expected_loss_at_init: float | None = None  # what a network that knows nothing scores (ln N, ...)
 
 
 @dataclass

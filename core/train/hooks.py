@@ -43,7 +43,6 @@ class Probes:
         # a cache-sized batch: 256 points for an MLP, 64 images for the digits CNN (27 ms -> 7 ms a probe)
         k = min(PROBE_BATCH, max(64, setup.eval_batch))
         self.batch = data[f"x_{split}"][:k]
-        self.train_batch = (data["x_train"][:k], data["y_train"][:k])
         self.next_ok = 0.0
         self.seen: set[tuple[str, Any]] = set()
         spec, ds = trainer.project.training, trainer.dataset
@@ -86,10 +85,8 @@ class Probes:
 
         def work():
             found = list(d.diagnose_graph(self.t.project.graph, self.s.compiled.analysis, spec.loss))
-            x, y = self.train_batch
-            if len(x):
-                with self.probes.probe_mode(self.s.compiled.module, batch_stats=True):
-                    observed = float(self.s.loss_fn(self.s.compiled.module(x).float(), y))
+            observed = getattr(self.t, "init_loss", {}).get("loss_at_init")   # measured by init_loss.py
+            if observed is not None:
                 found += d.diagnose_initial_loss(spec.loss, observed, self.expected,
                                                  self.t.dataset.y_train if self.t.dataset.task == "regression" else None)
             if spec.probe_every and len(self.batch):

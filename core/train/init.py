@@ -7,8 +7,9 @@ Schemes (variance of each weight, fan_in/fan_out as torch computes them):
   (2/((1+a²)·fan_in) before LeakyReLU with slope a) · lecun_normal 1/fan_in
   orthogonal (rows or columns orthonormal: 1/max(rows, cols))
   auto: He when a ReLU-like activation follows the layer in the graph (looking through norm,
-  dropout, pooling, Add, Flatten), Xavier before tanh / sigmoid / softmax or when none follows
-  (the logits layer); inside blocks the same rule by the next sub-layer; recurrent weights:
+  dropout, pooling, Add, Flatten), Xavier before tanh / sigmoid / softmax or when none follows;
+  a classifier's logits layer (the one feeding the Output under a class loss) gets Xavier scaled by
+  LOGITS_GAIN, so near-equal logits start the loss at ln N instead of confidently wrong; inside blocks the same rule by the next sub-layer; recurrent weights:
   Xavier for input-to-hidden, orthogonal for hidden-to-hidden (per gate).
 Weights of Dense, Conv, Embedding, attention and recurrent layers are initialized; biases are set
 to zero; norm layers get weight 1, bias 0. Attention and recurrent matrices are initialized per
@@ -22,6 +23,10 @@ import torch
 from torch import nn
 
 RELU_LIKE = ("relu", "leaky_relu")
+CLASS_LOSSES = ("cross_entropy", "bce_logits", "hinge")
+LOGITS = "logits"       # pseudo-activation: the layer's outputs are a classifier's logits
+# digits MLP (Dense 64, ReLU, Dense 10): loss at init 2.67 with plain Xavier (3.09 He), 2.302 at ×0.01 (ln 10 = 2.303)
+LOGITS_GAIN = 0.01
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 
 
@@ -48,6 +53,33 @@ def following_activation(graph, node_id: str) -> tuple[str, float]:
     return "", 0.0
 
 
+def feeds_output(graph, node_id: str) -> bool:
+    """True when `node_id`'s outputs reach the Output node through shape-keeping layers only."""
+    seen, frontier = set(), [e.dst for e in graph.outputs_of(node_id)]
+    while frontier:
+        nxt = []
+        for nid in frontier:
+            if nid in seen:
+                continue
+            seen.add(nid)
+            node = graph.nodes[nid]
+            if node.type == "Output":
+                return True
+            if node.type in PASS_THROUGH and not node.spec.activation:
+                nxt.extend(e.dst for e in graph.outputs_of(nid))
+        frontier = nxt
+    return False
+
+
+def init_activation(graph, node_id: str, loss: str) -> tuple[str, float]:
+    """What `auto` keys on for a node: the activation that follows it, or LOGITS for the layer
+    that feeds a classifier's Output directly."""
+    act, slope = following_activation(graph, node_id)
+    if not act and loss in CLASS_LOSSES and feeds_output(graph, node_id):
+        return LOGITS, 0.0
+    return act, slope
+
+
 def resolve_scheme(scheme: str, activation: str) -> str:
     if scheme != "auto":
         return scheme
@@ -57,6 +89,11 @@ def resolve_scheme(scheme: str, activation: str) -> str:
 def init_tensor(w: torch.Tensor, scheme: str, activation: str = "", slope: float = 0.0,
                 constant: float = 0.1) -> None:
     """Initialize one weight tensor in place (no autograd)."""
+    if scheme == "auto" and activation == LOGITS:
+        nn.init.xavier_normal_(w)
+        with torch.no_grad():
+            w.mul_(LOGITS_GAIN)
+        return
     scheme = resolve_scheme(scheme, activation)
     a = slope if activation == "leaky_relu" else 0.0
     with torch.no_grad():
@@ -164,7 +201,11 @@ def initialize(compiled, graph, spec) -> dict[str, str]:
         if module is None or not any(True for _ in module.parameters()):
             continue
         scheme = spec.init_overrides.get(node_id, spec.init)
-        act, slope = following_activation(graph, node_id)
+        act, slope = init_activation(graph, node_id, spec.loss)
         init_module(module, scheme, act, slope, spec.init_constant)
-        used[node_id] = f"{resolve_scheme(scheme, act)} (auto)" if scheme == "auto" else scheme
+        if scheme != "auto":
+            used[node_id] = scheme
+        else:
+            used[node_id] = (f"xavier_normal ×{LOGITS_GAIN:g} (auto, logits)" if act == LOGITS
+                             else f"{resolve_scheme(scheme, act)} (auto)")
     return used

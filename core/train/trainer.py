@@ -173,11 +173,15 @@ class Trainer:
         self.train_time = 0.0
         self.train_samples = 0
         self.last_flush = time.perf_counter()
+        from . import init_loss
+        self.init_loss = init_loss.at_start(self)
         emit(RunStarted(run_dir=str(self.run_dir), config=s.config, steps_per_epoch=s.steps_per_epoch,
                         total_epochs=spec.epochs, start_epoch=self.start_epoch, n_train=len(s.data["x_train"]),
                         n_val=len(s.data["x_val"]), n_test=len(s.data["x_test"]), device=str(s.device),
                         task=self.dataset.task, metric_names=list(s.metric_names),
-                        lrs=lr_curve(spec, 1, per="epoch") if spec.epochs <= 10_000 else []))
+                        lrs=lr_curve(spec, 1, per="epoch") if spec.epochs <= 10_000 else [],
+                        loss_at_init=self.init_loss.get("loss_at_init"),
+                        expected_loss_at_init=self.init_loss.get("expected_loss_at_init")))
         probe = hooks.Probes(self, s)
         if self.start_epoch == 1:
             probe.at_init()
@@ -287,7 +291,9 @@ class Trainer:
         return RunResult(status=status, run_dir=str(self.run_dir), epochs_run=epochs_run, total_epochs=spec.epochs,
                          monitor=s.monitor, best_epoch=self.best_epoch, best_value=self.best_value, val_metrics=val,
                          seconds=time.perf_counter() - self.t0,
-                         samples_per_s=self.train_samples / self.train_time if self.train_time else 0.0, **kw)
+                         samples_per_s=self.train_samples / self.train_time if self.train_time else 0.0,
+                         loss_at_init=getattr(self, "init_loss", {}).get("loss_at_init"),
+                         expected_loss_at_init=getattr(self, "init_loss", {}).get("expected_loss_at_init"), **kw)
 
     def _finish(self, status: str, epochs_run: int, stopped_early: bool = False) -> RunResult:
         spec, s = self.project.training, self.setup

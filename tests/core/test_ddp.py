@@ -29,6 +29,8 @@ def test_two_processes_train_and_end_with_identical_weights(tmp_path, capfd):
     assert code == 0, out
     result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == "finished" and result["epochs_run"] == 4
+    assert abs(result["expected_loss_at_init"] - math.log(3)) < 1e-9 and result["loss_at_init"] > 0
+    assert json.loads((run / "diagnostics.json").read_text())[0]["code"] == "loss_at_init"
     rows = list(csv.DictReader(open(run / "metrics.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     train = [float(r["train_loss"]) for r in rows]

@@ -1,10 +1,13 @@
 """`layerlab train`: progress and final metrics, --json lines, bad input exits 2, Ctrl-C exits 130
 and keeps the run folder, --resume continues."""
 import json
+import math
 import os
 import signal
 import threading
 import time
+
+import pytest
 
 from layerlab.core.cli import main
 from layerlab.core.project import load_project, save_project
@@ -27,6 +30,8 @@ def test_train_prints_progress_and_final_metrics(tmp_path, capsys):
     assert main(["train", str(path), "--epochs", "3", "--seed", "1"]) == 0
     out, err = capsys.readouterr()
     assert "epoch 3/3: train_loss" in err and "ETA" in err
+    first = err.splitlines()[0]     # the loss at init, next to ln 3, on the first line
+    assert first.startswith("training ") and "loss at init" in first and "ln 3 = 1.099 expected" in first
     assert "test_accuracy" in out and "finished after 3 epoch(s)" in out
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and (runs[0] / "metrics.csv").read_text().count("\n") == 4
@@ -34,11 +39,14 @@ def test_train_prints_progress_and_final_metrics(tmp_path, capsys):
 
 
 def test_json_lines(tmp_path, capsys):
-    path = spiral_project(tmp_path)
+    path = spiral_project(tmp_path, init="auto")
     assert main(["train", str(path), "--json", "--out", str(tmp_path / "run")]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [x["event"] for x in lines] == ["epoch", "epoch", "finished"]
-    assert {"train_loss", "val_loss", "val_accuracy", "val_f1", "lr"} <= set(lines[0])
+    assert [x["event"] for x in lines] == ["start", "epoch", "epoch", "finished"]
+    assert lines[0]["expected_loss_at_init"] == pytest.approx(math.log(3))
+    assert abs(lines[0]["loss_at_init"] / math.log(3) - 1) < 0.02      # auto init: small logits
+    assert lines[-1]["loss_at_init"] == lines[0]["loss_at_init"]
+    assert {"train_loss", "val_loss", "val_accuracy", "val_f1", "lr"} <= set(lines[1])
     assert lines[-1]["test_metrics"]["test_accuracy"] > 0 and lines[-1]["run_dir"] == str(tmp_path / "run")
 
 

@@ -82,11 +82,15 @@ def test_auto_picks_he_before_relu_and_xavier_before_tanh_or_nothing():
     used = initialize(compiled, g, TrainSpec(init="auto"))
     assert used[n[1].id] == "he_normal (auto)"        # through the BatchNorm to the ReLU
     assert used[n[4].id] == "xavier_normal (auto)"    # Tanh follows
-    assert used[n[6].id] == "xavier_normal (auto)"    # nothing follows (logits)
+    assert used[n[6].id] == "xavier_normal ×0.01 (auto, logits)"   # feeds the Output of a class loss
     m = compiled.module
     fc1, fc2, fc3 = (getattr(m, g.nodes[n[i].id].name) for i in (1, 4, 6))
     assert float(fc1.weight.detach().var()) == pytest.approx(2 / 256, rel=0.06)
     assert float(fc2.weight.detach().var()) == pytest.approx(2 / 512, rel=0.06)
+    assert float(fc3.weight.detach().var()) == pytest.approx(2 / 512 * 0.01 ** 2, rel=0.06)   # small logits
+    # a regression loss keeps plain Xavier on the last layer: its outputs are not logits
+    used = initialize(compiled, g, TrainSpec(init="auto", loss="mse"))
+    assert used[n[6].id] == "xavier_normal (auto)"
     assert float(fc3.weight.detach().var()) == pytest.approx(2 / 512, rel=0.06)
     assert all(torch.all(layer.bias == 0) for layer in (fc1, fc2, fc3))
     bn = getattr(m, g.nodes[n[2].id].name)
