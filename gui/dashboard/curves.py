@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider
 
 from .cards import BEST, LR, RESTORED, TRAIN, VAL, Card, dim, ema, finite, hbox, plot_widget, steady_log_y
+from .init_mark import InitMark
 
 DEFAULT_SMOOTHING = 0.6
 METRIC_LABELS = {"val_accuracy": "accuracy", "val_f1": "macro F1", "val_r2": "R²", "val_mae": "MAE"}
@@ -50,6 +51,7 @@ class LossCard(Card):
         self.val = p.plot(pen=pg.mkPen(VAL, width=2), symbol="o", symbolSize=5, symbolBrush=VAL,
                           symbolPen=None, name="validation")
         self.best, self.restored = epoch_lines(p)
+        self.init_mark = InitMark(p)
         # the LR on its own view box and right-hand log axis, sharing the epoch axis
         self.lr_view = pg.ViewBox()
         p.showAxis("right")
@@ -118,7 +120,9 @@ class LossCard(Card):
             lo, hi = float(np.log10(planned.min())), float(np.log10(planned.max()))
             pad = max(0.1, (hi - lo) * 0.08)
             self.lr_view.setYRange(lo - pad, hi + pad, padding=0)
-        steady_log_y(self.plot, np.concatenate([lf, e.col("val_loss")]))
+        self.init_mark.show(store)
+        init = [store.loss_at_init] if getattr(store, "loss_at_init", None) else []
+        steady_log_y(self.plot, np.concatenate([lf, e.col("val_loss"), init]))
         show_epoch_lines(self.best, self.restored, store)
         self.patience.setText(patience_text(store))
         if len(x):

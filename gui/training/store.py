@@ -105,6 +105,8 @@ class MetricsStore:
         self.task = "classification"
         self.metric_names: list[str] = []
         self.planned_lrs: list[float] = []
+        self.loss_at_init: float | None = None          # measured before step 1 (core.train.init_loss)
+        self.expected_loss_at_init: float | None = None
         self.steps = Series(["x", "step", "loss", "lr"], step_cap)
         self.epochs = Series(["epoch", "train_loss", "val_loss", "lr", "seconds"], epoch_cap)
         self.metrics: dict[str, Series] = {}
@@ -138,6 +140,8 @@ class MetricsStore:
         self.run_dir, self.config, self.task = ev.run_dir, ev.config, ev.task
         self.metric_names = list(ev.metric_names)
         self.planned_lrs = list(ev.lrs)
+        self.loss_at_init = getattr(ev, "loss_at_init", None)
+        self.expected_loss_at_init = getattr(ev, "expected_loss_at_init", None)
         for m in self.metric_names:
             if m not in self.metrics:
                 self.metrics[m] = Series(["epoch", "value"], self.epoch_cap)

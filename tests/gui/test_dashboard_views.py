@@ -157,3 +157,13 @@ def test_early_stopping_shows_patience_countdown_and_the_restored_epoch(qtbot):
     metric.refresh(st)
     assert loss.restored.isVisible() and loss.restored.value() == 3
     assert metric.restored.isVisible() and "weights restored from epoch 3" in loss.patience.text()
+
+
+def test_the_loss_plot_marks_the_loss_at_init_next_to_ln_n(trained):
+    qtbot, win, ui, store = trained
+    mark = ui.dashboard.loss.init_mark
+    assert store.loss_at_init is not None and store.expected_loss_at_init == pytest.approx(np.log(3))
+    assert mark.text.startswith(f"loss at init {store.loss_at_init:.3g}") and "ln 3 = 1.1" in mark.text
+    assert mark.level.isVisible() and mark.level.value() == pytest.approx(np.log10(np.log(3)))
+    xs, ys = mark.point.xData, mark.point.yData        # the data as given (the axis shows log10)
+    assert list(xs) == [0.0] and ys[0] == pytest.approx(store.loss_at_init)
