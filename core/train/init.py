@@ -62,10 +62,10 @@ def feeds_output(graph, node_id: str) -> bool:
             if nid in seen:
                 continue
             seen.add(nid)
-            node = graph.nodes[nid]
-            if node.type == "Output":
+            spec = graph.nodes[nid].spec
+            if spec.role == "output":
                 return True
-            if node.type in PASS_THROUGH and not node.spec.activation:
+            if not spec.weighted and not spec.role and not spec.activation:
                 nxt.extend(e.dst for e in graph.outputs_of(nid))
         frontier = nxt
     return False
