@@ -28,6 +28,15 @@ INSPECT_BUDGET = 0.02   # share of the training thread's time inspection jobs ma
 GUI_BUDGET = 0.03       # share of one core the dashboard may use for redraws while a run trains
 
 
+def explain(error: str) -> str:
+    """A view that does not apply raises ValueError with a sentence for the user: show the
+    sentence, not the exception's type name."""
+    if error.startswith("ValueError: "):
+        text = error[len("ValueError: "):]
+        return "Not shown: " + text[:1].lower() + text[1:]
+    return error
+
+
 class TrainingDashboard(QWidget):
     """The content of the `trainingDashboard` dock (the dock itself exists from start-up so the
     saved window layout can place it; this widget is built once the heavy imports are in)."""
@@ -108,6 +117,7 @@ class TrainingDashboard(QWidget):
         controller.job_done.connect(self.on_job)
         controller.job_cost.connect(lambda s: setattr(self, "_job_cost", 0.5 * self._job_cost + 0.5 * s))
         controller.run_ended.connect(self.on_run_ended)
+        ctx.replaced.connect(self.clear)   # another project: nothing of the last one stays on screen
 
     # ------------------------------------------------------------ following a run
     def follow(self, store) -> None:
@@ -226,7 +236,32 @@ class TrainingDashboard(QWidget):
     def on_job(self, key: str, value, error: str) -> None:
         page = self.inspectors.get(key)
         if page is not None:
-            page.show_result(value, error)
+            page.show_result(value, explain(error))
+
+    def clear(self) -> None:
+        """Forget the shown run (another project was opened); a run still going keeps its view."""
+        if self.controller.running:
+            return
+        from ..training.store import MetricsStore
+        self._timer.stop()
+        self.store = MetricsStore()
+        self._drawn.clear()
+        self._job = None
+        for card in self.cards:
+            card.refresh(self.store)
+        for page in self.inspectors.values():
+            page.result = None
+            for item in ("image", "points"):
+                if hasattr(page, item):
+                    getattr(page, item).clear()
+            for t in getattr(page, "texts", []):
+                page.plot_widget.removeItem(t)
+            if hasattr(page, "texts"):
+                page.texts = []
+            if hasattr(page, "empty"):
+                page.stack.setCurrentWidget(page.empty)
+            page.caption.setText("No run of this project yet: press Train.")
+        self._tab_text()
 
     def on_run_ended(self, store) -> None:
         self._set_live(False)

@@ -1,0 +1,34 @@
+"""Issue 11 item 3: opening another project clears the dashboard; a view that does not apply
+explains itself in a sentence, never with a raw exception name."""
+from __future__ import annotations
+
+from layerlab.core import resources
+from layerlab.gui.dashboard.dock import explain
+
+from .training_support import edit, field, mlp_window, train  # noqa: F401 - fixture
+
+_ = mlp_window
+
+
+def test_opening_another_project_clears_the_last_projects_dashboard(qtbot, mlp_window):
+    win, ui = mlp_window
+    edit(qtbot, field(ui, "training_epochs"), 1)
+    store = train(qtbot, ui)
+    assert store.status == "finished", store.failure
+    d = ui.dashboard
+    d.tabs.setCurrentIndex(0)
+    d.inspect_tabs.setCurrentWidget(d.confusion)
+    qtbot.waitUntil(lambda: d.confusion.result is not None, timeout=20_000)
+    assert len(d.loss.val.xData) == 1 and d.confusion.texts
+
+    assert win.files.open(resources.template_path("digits_cnn"))
+    assert d.store is not ui.controller.store and d.store.status == "idle"
+    assert d.confusion.result is None and not d.confusion.texts and d.confusion.image.image is None
+    assert d.loss.val.xData is None or len(d.loss.val.xData) == 0
+    assert "No run of this project yet" in d.confusion.caption.text()
+
+
+def test_a_view_that_does_not_apply_shows_a_sentence():
+    text = explain("ValueError: the decision boundary is drawn for data sets with 2 input features")
+    assert text == "Not shown: the decision boundary is drawn for data sets with 2 input features"
+    assert explain("RuntimeError: out of memory") == "RuntimeError: out of memory"
