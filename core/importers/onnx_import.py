@@ -203,7 +203,7 @@ def _finish(b: Builder, model: Model, pre: dict | None) -> Imported:
     if pre["kind"] != "none":
         project.data.preprocessing = pre["kind"]
     diff = _verify(model, compiled, pre)
-    layers = sum(1 for n in b.graph.nodes.values() if n.type not in ("Input", "Output"))
+    layers = sum(1 for n in b.graph.nodes.values() if not n.spec.role)
     return Imported(project, compiled, pre, {"layers": layers, "max_abs_diff": diff,
                                               "onnx_nodes": len(model.proto.graph.node)})
 
