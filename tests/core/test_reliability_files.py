@@ -47,10 +47,15 @@ def _load_never_crashes(tmp_path, text: str):
         msg = str(e)
         assert msg and "\n" not in msg and "Traceback" not in msg
         return "rejected"
-    # whatever loads must also analyze and save
+    # whatever loads must also analyze, save, and survive the round trip unchanged
     from layerlab.core.analysis import analyze
     analyze(p.graph)
     save_project(p, path)
+    saved = path.read_bytes()
+    again = load_project(path)
+    assert again.to_dict() == p.to_dict(), "load -> save -> load changed the project"
+    save_project(again, path)
+    assert path.read_bytes() == saved, "saving a reloaded project wrote different bytes"
     return "loaded"
 
 
