@@ -63,7 +63,9 @@ def build(win) -> SimpleNamespace:
     a.undo.setIcon(glyph_icon("↶"))
     a.undo.setObjectName("actionUndo")
     a.redo = stack.createRedoAction(win, "&Redo")
-    a.redo.setShortcuts(QKeySequence.keyBindings(Key.Redo) or [QKeySequence("Ctrl+Shift+Z")])
+    redo_keys = QKeySequence.keyBindings(Key.Redo) or [QKeySequence("Ctrl+Shift+Z")]
+    a.redo.setShortcuts(redo_keys + [k for k in (QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z"))
+                                     if k not in redo_keys])
     a.redo.setIcon(glyph_icon("↷"))
     a.redo.setObjectName("actionRedo")
     a.cut = _action(win, "Cu&t", ed.cut, Key.Cut, name="actionCut")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFormLayout, QLabel, QLineEdit, QScrollArea, QVBo
 
 from ...core.graph import GraphError, check_name
 from ..commands import Rename, SetParam
+from ..undo_keys import pass_undo_keys
 from .param_editors import make_editor
 
 
@@ -138,6 +139,7 @@ class Inspector(QScrollArea):
             form.addRow("", _small(f"{node.type} has no parameters.", "paramHelp"))
         self._layout.addLayout(form)
         self._layout.addStretch(1)
+        pass_undo_keys(self)     # Ctrl+Z / Ctrl+Y undo the graph unless a field holds new typing
         self._show_analysis(self.document.analysis)
 
     def _show_analysis(self, analysis) -> None:
