@@ -113,6 +113,11 @@ class TrainSpec:
     clip_value: float = 1.0
     # probes (activation / weight histograms, dead units): every N epochs, 0 = off
     probe_every: int = 1
+    # transfer learning (core/train/freeze.py): node ids kept fixed, per-node LR factors, and a
+    # safetensors file (keyed by node id, relative to the project) whose tensors replace the init
+    frozen: list[str] = field(default_factory=list)
+    lr_multipliers: dict[str, float] = field(default_factory=dict)
+    start_weights: str = ""
 
     def problems(self) -> list[str]:
         out = _range_problems(self, "training")
@@ -125,6 +130,7 @@ class TrainSpec:
         for node_id, scheme in self.init_overrides.items():
             if scheme not in INITS:
                 out.append(f"training.init_overrides[{_short(node_id)}] {_short(scheme)} is unknown: use one of {', '.join(INITS)}")
+        out += _transfer_problems(self)
         for name, lo in (("epochs", 1), ("batch_size", 1), ("step_size", 1), ("restart_epochs", 1),
                          ("restart_mult", 1), ("patience", 1), ("plateau_patience", 0), ("warmup_epochs", 0),
                          ("probe_every", 0)):
@@ -176,6 +182,15 @@ def spec_from_dict(cls, data: Any, where: str):
                             f"shorten it ({shown(value, 40)!r})")
         values[key] = value
     return cls(**values)
+
+
+def _transfer_problems(t) -> list[str]:
+    out = [f"training.frozen holds {_short(v)}: list node ids such as 'n3'" for v in t.frozen if not isinstance(v, str)]
+    for node_id, m in t.lr_multipliers.items():
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m <= 1000:
+            out.append(f"training.lr_multipliers[{_short(node_id)}] must be a number above 0 and at most 1000 "
+                       f"(got {_short(m)})")
+    return out
 
 
 def _short(value: Any) -> str:

@@ -19,6 +19,7 @@ from ..specs import spec_to_dict
 from .init import initialize
 from .losses import build_loss
 from .metrics import metric_names, predictor
+from . import freeze
 from .optim import MAXIMIZED, build_optimizer, build_scheduler
 from .regularize import Regularizer
 
@@ -120,13 +121,15 @@ class Setup:
     notes: list[str] = field(default_factory=list)
 
 
-def build(project, dataset) -> Setup:
+def build(project, dataset, base_dir=None) -> Setup:
     spec = project.training
     device = resolve_device(spec.device)
     notes: list[str] = []
     torch.manual_seed(spec.seed)
     compiled = compile_graph(project.graph)
     used = initialize(compiled, project.graph, spec)
+    started = freeze.load_start_weights(compiled, spec, base_dir)   # transfer learning: see freeze.py
+    frozen = freeze.apply_freeze(compiled, spec)
     compiled.module.to(device)
     out_width = compiled.output_type.shape[-1] if compiled.output_type.shape else 1
     # oneDNN (CPU) and tensor cores (CUDA, mixed precision) run 2-D convolutions fastest on NHWC:
@@ -167,6 +170,7 @@ def build(project, dataset) -> Setup:
         optimizer = build_optimizer(spec, compiled.module)
     n_train = int(data["x_train"].shape[0])
     steps = max(1, math.ceil(n_train / spec.batch_size))
+    freeze.apply_lr_multipliers(optimizer, compiled, spec)
     scheduler, per_step = build_scheduler(spec, optimizer, steps)
     reg = Regularizer(spec, compiled.module, optimizer, scaler)
     work = macs_per_sample(compiled.analysis) * min(spec.batch_size, max(n_train, 1))
@@ -186,6 +190,7 @@ def build(project, dataset) -> Setup:
             "steps_per_epoch": steps, "monitor": monitor,
             "monitor_mode": "max" if monitor in MAXIMIZED else "min",
             "init": {project.graph.nodes[nid].name: s for nid, s in used.items()},
+            "transfer": {"start_weights": started, "frozen": frozen},
             "weight_decay": ("decoupled (AdamW)" if spec.optimizer in ("adam", "adamw") else
                              "decoupled (w ← w·(1 − lr·wd) before each step)") if spec.weight_decay else "off",
             "l1_l2": "exact penalty gradients added after backward; losses shown exclude the penalty",

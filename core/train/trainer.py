@@ -74,6 +74,7 @@ class Trainer:
     # ------------------------------------------------------------ preparation
     def _prepare(self) -> None:
         from .checks import preflight
+        from .freeze import problems as freeze_problems
         from .setup import build
 
         spec = self.project.training
@@ -87,14 +88,14 @@ class Trainer:
             except ValueError as e:   # DataError: "cause: fix" on one line
                 cause, _, fix = str(e).rpartition(": ")
                 raise _Refused(f"the data could not be loaded: {cause or fix}", fix if cause else "") from None
-        problems = preflight(self.project, self.dataset)
+        problems = preflight(self.project, self.dataset) + freeze_problems(self.project, self.base_dir)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             first = errors[0]
             more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
             raise _Refused(first.message + more, first.fix, problems)
         self.warnings = problems
-        self.setup = s = build(self.project, self.dataset)
+        self.setup = s = build(self.project, self.dataset, self.base_dir)
         self.generator = torch.Generator().manual_seed(spec.seed)
         self.layers = layer_weights(s.compiled)
         self.history: list[dict[str, float]] = []

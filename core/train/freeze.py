@@ -1,0 +1,103 @@
+"""Transfer learning in a run: start from given weights (`training.start_weights`, a safetensors
+file keyed by node id; layers it does not cover keep their init), keep `training.frozen` layers
+fixed (no gradients, not in the optimizer, BatchNorm running statistics not updated: frozen norms
+always normalize with their stored statistics), and scale the learning rate per layer
+(`training.lr_multipliers`: each parameter group's lr × the factor, which schedules then scale)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..analysis import Problem
+
+
+def problems(project, base_dir=None) -> list[Problem]:
+    """Frozen / multiplied layers that do not exist, nothing left to train, unreadable start weights."""
+    t, nodes = project.training, project.graph.nodes
+    out = []
+    for nid in [*t.frozen, *t.lr_multipliers]:
+        if nid not in nodes:
+            out.append(Problem(None, f"training settings name layer {nid!r}, which the network no longer has",
+                               "open the layer settings again (the stale entry is ignored)", "warning"))
+    weighted = [n for n in nodes.values() if n.spec.count is not None]
+    if weighted and t.frozen and not any(n.id not in t.frozen for n in weighted):
+        out.append(Problem(None, "every layer with weights is frozen: nothing would train",
+                           "switch Trainable back on for at least one layer (usually the last Dense)"))
+    if t.start_weights and not _resolve(t.start_weights, base_dir).is_file():
+        out.append(Problem(None, f"training.start_weights {t.start_weights!r} does not exist",
+                           "load the weights again (Train ▸ Load weights from…) or clear start weights"))
+    return out
+
+
+def _resolve(path: str, base_dir) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+
+
+def load_start_weights(compiled, spec, base_dir=None) -> list[str]:
+    """Copy the start-weights file's tensors into the freshly initialized model (only the node ids
+    it holds, each shape-checked); returns the node names loaded."""
+    from ..weights import WeightsError, read_weights
+
+    if not spec.start_weights:
+        return []
+    tensors, _ = read_weights(_resolve(spec.start_weights, base_dir))
+    name_of = {nid: name for name, nid in compiled.node_of_module.items()}
+    own = compiled.module.state_dict()
+    picked, loaded = {}, set()
+    for key, value in tensors.items():
+        nid, _, rest = key.partition(".")
+        target = f"{name_of.get(nid, '')}.{rest}"
+        if target in own:
+            if tuple(own[target].shape) != tuple(value.shape):
+                raise WeightsError(f"{spec.start_weights}: {key} is shaped {tuple(value.shape)} but layer "
+                                   f"{name_of[nid]!r} needs {tuple(own[target].shape)}: load the weights again")
+            picked[target] = value
+            loaded.add(name_of[nid])
+    compiled.module.load_state_dict(picked, strict=False)
+    return sorted(loaded)
+
+
+def apply_freeze(compiled, spec) -> list[str]:
+    """requires_grad off for frozen layers' parameters, and their BatchNorm kept in eval mode
+    (a forward pre-hook: model.train() elsewhere cannot switch it back). Returns frozen names."""
+    frozen = set(spec.frozen)
+    names = []
+    for name, nid in compiled.node_of_module.items():
+        if nid not in frozen:
+            continue
+        module = getattr(compiled.module, name)
+        for p in module.parameters():
+            p.requires_grad_(False)
+        for m in module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.register_forward_pre_hook(_keep_eval)
+        names.append(name)
+    return names
+
+
+def _keep_eval(module, args):
+    module.training = False
+
+
+def apply_lr_multipliers(optimizer, compiled, spec) -> None:
+    """Split each parameter group by its layers' LR factor (lr × factor); call before the scheduler
+    is built so every schedule scales the per-layer rates together."""
+    factors = {nid: float(m) for nid, m in spec.lr_multipliers.items() if float(m) != 1.0}
+    if not factors:
+        return
+    factor_of = {}
+    for name, nid in compiled.node_of_module.items():
+        for p in getattr(compiled.module, name).parameters():
+            factor_of[id(p)] = factors.get(nid, 1.0)
+    groups = []
+    for g in optimizer.param_groups:
+        by_factor: dict[float, list] = {}
+        for p in g["params"]:
+            by_factor.setdefault(factor_of.get(id(p), 1.0), []).append(p)
+        for f, params in by_factor.items():
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": params, "lr": g["lr"] * f})
+    optimizer.param_groups.clear()
+    for g in groups:
+        optimizer.add_param_group(g)
