@@ -28,6 +28,7 @@ class Diagnosis:
     layer: str | None         # node name, or None for the whole network / run
     message: str              # what is wrong, in plain words
     fix: str                  # which setting to change to what
+    actions: tuple = ()       # (section, field, value) spec changes the app applies in one click
 
     def __str__(self) -> str:
         where = f" [{self.layer}]" if self.layer else ""

@@ -47,6 +47,10 @@ class Probes:
         self.seen: set[tuple[str, Any]] = set()
         spec, ds = trainer.project.training, trainer.dataset
         self.expected = None
+        self.chance = None          # the best a constant guess scores on validation (chance.py)
+        if ds.task == "classification" and len(ds.y_val):
+            from .chance import chance_accuracy
+            self.chance = chance_accuracy(ds.y_val, int(ds.num_classes or 0))
         if self.diagnosis is not None:
             self.expected = self.diagnosis.expected_initial_loss(spec.loss, int(ds.num_classes or 0), ds.y_train,
                                                                  spec.huber_delta)
@@ -103,6 +107,10 @@ class Probes:
             # the LR lets a schedule that has annealed the LR (cosine tail) pass as intended, not "too low"
             found = list(d.diagnose_gradients(end.grad_norms, end.update_ratios, lr=end.lr, base_lr=spec.lr))
             found += d.diagnose_history(self.t.history, self.expected)
+            if self.chance is not None:
+                from .chance import diagnose
+                found += diagnose(self.t.history, self.chance, self.t.project.graph, end.grad_norms, end.lr,
+                                  spec.optimizer)
             if spec.probe_every and epoch % spec.probe_every == 0 and len(self.batch):
                 found += d.diagnose_probes(self._snapshot(epoch, end.grad_norms, end.update_ratios),
                                            self.t.project.graph)

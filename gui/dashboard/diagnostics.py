@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
 from .cards import Card
 from .curves import patience_text
@@ -15,8 +15,9 @@ ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 class DiagnosticsCard(Card):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, apply=None):
         super().__init__("Diagnostics", "diagnosticsPanel", parent)
+        self.apply = apply      # apply(changes [(section, field, value)], undo text): one undoable edit
         self.state = QLabel(objectName="runState")
         self.state.setWordWrap(True)
         self.state.setTextFormat(Qt.TextFormat.RichText)
@@ -33,6 +34,12 @@ class DiagnosticsCard(Card):
         h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         h.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.body.addWidget(self.tree, 1)
+        self.fix_button = QPushButton("Apply fix", objectName="applyFix")
+        self.fix_button.setToolTip("Make the setting changes this finding suggests (one undo step); train again")
+        self.fix_button.setEnabled(False)
+        self.fix_button.clicked.connect(self.apply_selected)
+        self.tree.currentItemChanged.connect(lambda *_: self.fix_button.setEnabled(bool(self._selected_actions())))
+        self.body.addWidget(self.fix_button)
         self._store = None
         self._shown = None
 
@@ -52,8 +59,21 @@ class DiagnosticsCard(Card):
                                   getattr(d, "fix", "")])
             it.setToolTip(3, getattr(d, "message", str(d)))
             it.setToolTip(4, getattr(d, "fix", ""))
+            it.setData(0, Qt.ItemDataRole.UserRole, list(getattr(d, "actions", ()) or ()))
             self.tree.addTopLevelItem(it)
         self.title.setText(f"Diagnostics ({len(items)})" if items else "Diagnostics")
+
+    def _selected_actions(self) -> list:
+        it = self.tree.currentItem()
+        return (it.data(0, Qt.ItemDataRole.UserRole) or []) if it is not None and self.apply else []
+
+    def apply_selected(self) -> None:
+        actions = self._selected_actions()
+        if actions:
+            fields = ", ".join(f"{sec}.{name} = {value:g}" if isinstance(value, float) else f"{sec}.{name} = {value}"
+                               for sec, name, value in actions)
+            self.apply([tuple(a) for a in actions], f"Apply fix: {fields}")
+            self.fix_button.setEnabled(False)
 
     @staticmethod
     def _state_text(store) -> str:

@@ -52,7 +52,7 @@ class TrainingDashboard(QWidget):
         self.gradients = GradientsCard()
         self.activations = HistogramCard(weights=False)
         self.weights = HistogramCard(weights=True)
-        self.diagnostics = DiagnosticsCard()
+        self.diagnostics = DiagnosticsCard(apply=ctx.set_many if ctx is not None else None)
         self.saliency = SaliencyCard(request)
         self.features = FeatureMapsCard(request)
         self.boundary = BoundaryCard(request)
