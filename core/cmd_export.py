@@ -48,7 +48,7 @@ def _resolve(args) -> tuple[Path, Path | None, Path | None]:
 
 def run(args) -> int:
     from .export import ExportError, export
-    from .export._common import read_preprocessing
+    from .export.preprocessing import read_preprocessing
 
     project_path, weights, run_dir = _resolve(args)
     project = load_project_or_exit(project_path)

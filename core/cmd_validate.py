@@ -35,7 +35,7 @@ def run(args) -> int:
         print(f"{p.severity}: {p}")
     settings = project.training.problems() + project.data.problems()   # what `train` would refuse
     if project.training.device in ("cuda", "mps"):       # torch only for a device that may be missing
-        from .train.preflight import device_problem
+        from .train.checks import device_problem
         settings += [str(p) for p in [device_problem(project.training.device)] if p is not None]
     for message in settings:
         print(f"error: {message}")

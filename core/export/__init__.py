@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._common import ExportError, Exported, check_preprocessing, prepare  # noqa: F401
+from .outcome import ExportError, Exported  # noqa: F401
+from .prepared import prepare  # noqa: F401
+from .preprocessing import check_preprocessing  # noqa: F401
 
 FORMATS = ("native", "onnx", "pt2", "source", "card", "train-script")
 SUFFIX = {"native": "", "onnx": ".onnx", "pt2": ".pt2", "source": ".py", "card": ".md", "train-script": ".py"}

@@ -17,7 +17,7 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._common import ExportError
+from .outcome import ExportError
 
 SKIP = {"annotations", "TYPE_CHECKING"}
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..safe_text import strip_controls
-from ._common import Exported, Prepared
+from .outcome import Exported
+from .prepared import Prepared
 
 
 def md(text: Any) -> str:

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 from typing import Any, Callable
 
-from ._common import ExportError, identifier
+from .names import identifier
+from .outcome import ExportError
 
 
 # ---------------------------------------------------------------- literals

@@ -16,8 +16,9 @@ from typing import NamedTuple
 from ..compiler import CompileError, Compiled, compile_graph
 from ..project import Project, ProjectError, atomic_write_text, load_project, save_project
 from ..weights import WeightsError, load_weights
-from ._common import (ExportError, Exported, Prepared, check_preprocessing, read_preprocessing,
-                      save_weights_readable)
+from .outcome import ExportError, Exported
+from .prepared import Prepared, save_weights_readable
+from .preprocessing import check_preprocessing, read_preprocessing
 
 FORMAT = "layerlab.native"
 VERSION = 1
@@ -59,7 +60,7 @@ class Native(NamedTuple):
         return self.compiled.module
 
     def preprocess(self, x):
-        from ._common import preprocess_module
+        from .preprocessing import preprocess_module
         return preprocess_module(self.preprocessing)(x)
 
     def predict(self, x):

@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 
 from .compare import worst_diff
-from ._common import (ExportError, Exported, Prepared, deployable, example_batch, example_raw_batch,
-                      quiet_exporters)
+from .outcome import ExportError, Exported
+from .prepared import Prepared, example_batch, example_raw_batch
+from .preprocessing import deployable
+from .quiet import quiet_exporters
 
 
 def _dynamic(batch_name: str = "batch"):

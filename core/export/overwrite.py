@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import ExportError
+from .outcome import ExportError
 
 RUN_MARKERS = ("last.state.safetensors", "metrics.csv")
 

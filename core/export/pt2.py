@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 
 from .compare import worst_diff
-from ._common import (ExportError, Exported, Prepared, deployable, example_batch, example_raw_batch,
-                      quiet_exporters)
+from .outcome import ExportError, Exported
+from .prepared import Prepared, example_batch, example_raw_batch
+from .preprocessing import deployable
+from .quiet import quiet_exporters
 
 
 def export_pt2(prep: Prepared, out: str | os.PathLike, verify: bool = True) -> Exported:

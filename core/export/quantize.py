@@ -13,7 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ._common import ExportError, Exported, Prepared
+from .outcome import ExportError, Exported
+from .prepared import Prepared
 
 MODES = ("int8-dynamic", "int8-static", "fp16")     # cmd_export lists them again (torch-free register)
 QUANT_KEYS = ("quantize", "size_float32", "size_quantized", "metric", "metric_float32", "metric_quantized")
@@ -96,7 +97,7 @@ def _quantize(src: Path, dst: Path, mode: str, splits) -> None:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from ._common import quiet_exporters
+    from .quiet import quiet_exporters
 
     pre = dst.with_name("prepared.onnx")
     try:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .compare import worst_diff
-from ._common import (ExportError, Exported, Prepared, class_name, example_raw_batch, identifier,
-                      save_weights_readable)
+from .names import class_name, identifier
+from .outcome import ExportError, Exported
+from .prepared import Prepared, example_raw_batch, save_weights_readable
 from .codegen import (_float_rows, constructor, docstring, helper_sources, lit,  # noqa: F401 (re-exported)
                       module_definitions)
 
@@ -256,7 +257,7 @@ _generated = itertools.count()
 def verify_source(path, prep: Prepared) -> float:
     import torch
 
-    from ._common import deployable
+    from .preprocessing import deployable
 
     gen = import_generated(path)
     model = gen.load()

@@ -22,7 +22,8 @@ from typing import Any
 from ..compiler import CompileError, compile_graph
 from ..specs import BUILTIN_DATASETS, spec_to_dict
 from . import _extract
-from ._common import ExportError, Exported, identifier
+from .names import identifier
+from .outcome import ExportError, Exported
 from .codegen import docstring, lit
 from .source import network_source
 

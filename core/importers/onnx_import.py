@@ -183,7 +183,8 @@ def _preprocessing(model: Model) -> tuple[dict | None, set[str]]:
 def _finish(b: Builder, model: Model, pre: dict | None) -> Imported:
     from ..analysis import analyze
     from ..compiler import compile_graph
-    from ..export._common import ExportError, check_preprocessing
+    from ..export.outcome import ExportError
+    from ..export.preprocessing import check_preprocessing
     from ..layout import apply_layout
     from ..project import Project
 
@@ -235,7 +236,8 @@ def _verify(model: Model, compiled, pre: dict) -> float | None:
         return None
     import torch
 
-    from ..export._common import deployable, example_raw_batch
+    from ..export.prepared import example_raw_batch
+    from ..export.preprocessing import deployable
 
     session = ort.InferenceSession(str(model.path), providers=["CPUExecutionProvider"])
     worst = 0.0
@@ -258,7 +260,8 @@ def write_imported(imp: Imported, out: str | os.PathLike, force: bool = False) -
     """A LayerLab folder (project.layerlab.json, weights.safetensors, preprocessing.json, export.json)
     at `out`, made in a temporary folder beside it and renamed into place: never half-written; an
     existing `out` is replaced only with `force`."""
-    from ..export._common import ExportError, Prepared
+    from ..export.outcome import ExportError
+    from ..export.prepared import Prepared
     from ..export.native import export_native
 
     out = Path(out)

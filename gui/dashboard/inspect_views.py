@@ -116,7 +116,7 @@ class FeatureMapsCard(Card):
 # ---------------------------------------------------------------- decision boundary
 def boundary_job(resolution: int = 90):
     def job(trainer):
-        from ...core.train.inspect import decision_boundary
+        from ...core.train.inspection import decision_boundary
         ds = trainer.dataset
         raw = ds.raw_x_train
         if raw.dim() != 2 or raw.shape[1] != 2:
@@ -185,7 +185,7 @@ class BoundaryCard(Card):
 # ---------------------------------------------------------------- confusion matrix
 def confusion_job():
     def job(trainer):
-        from ...core.train.inspect import confusion_matrix
+        from ...core.train.inspection import confusion_matrix
         ds = trainer.dataset
         if ds.task != "classification":
             raise ValueError("a confusion matrix needs a classification task")

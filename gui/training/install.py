@@ -28,7 +28,7 @@ WARM_UP_DELAY_MS = 300   # after the window is shown
 STATUS_EVERY_S = 0.5      # QProgressBar repaints synchronously on every visible change
 SIDE_WIDTH = 440        # the set-up forms, and six unclipped dock tab titles, need this much
 HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.trainer",
-         "layerlab.core.train.preflight", "layerlab.core.train.saliency", "layerlab.core.train.inspect",
+         "layerlab.core.train.checks", "layerlab.core.train.saliency", "layerlab.core.train.inspection",
          "captum.attr")   # saliency imports Captum on first use: seconds, not in the middle of a run
 
 

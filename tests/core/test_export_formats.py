@@ -15,8 +15,8 @@ from layerlab.core.data.preprocess import Preprocessor
 from layerlab.core.export import ExportError, export, load_native
 from layerlab.core.export import source as source_mod
 from layerlab.core.export import standalone
-from layerlab.core.export._common import deployable
-from layerlab.core.export._common import save_weights_readable as save_weights
+from layerlab.core.export.prepared import save_weights_readable as save_weights
+from layerlab.core.export.preprocessing import deployable
 from layerlab.core.graph import Graph
 from layerlab.core.project import Project, load_project
 from layerlab.core.resources import template_path

@@ -12,7 +12,7 @@ from layerlab.core.cli import main
 from layerlab.core.compiler import compile_graph
 from layerlab.core.data import load as load_data
 from layerlab.core.export import ExportError, export
-from layerlab.core.export._common import save_weights_readable
+from layerlab.core.export.prepared import save_weights_readable
 from layerlab.core.project import load_project, save_project
 from layerlab.core.resources import template_path
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerlab.core.export import source
-from layerlab.core.export._common import prepare
+from layerlab.core.export.prepared import prepare
 from layerlab.core.export.train_script import generate as generate_script
 from layerlab.core.graph import Graph, GraphError, check_name
 from layerlab.core.project import Project, load_project

@@ -13,7 +13,8 @@ from onnx import TensorProto, helper
 from layerlab.core.cli import main
 from layerlab.core.compiler import compile_graph
 from layerlab.core.export import export, load_native
-from layerlab.core.export._common import deployable, save_weights_readable
+from layerlab.core.export.prepared import save_weights_readable
+from layerlab.core.export.preprocessing import deployable
 from layerlab.core.importers import OnnxImportError, import_onnx, write_imported
 from layerlab.core.project import load_project
 from layerlab.core.resources import template_path

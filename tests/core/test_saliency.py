@@ -6,7 +6,7 @@ import torch
 from layerlab.core.compiler import compile_graph
 from layerlab.core.data import Preprocessor
 from layerlab.core.graph import Graph
-from layerlab.core.train.inspect import confusion_matrix, decision_boundary
+from layerlab.core.train.inspection import confusion_matrix, decision_boundary
 from layerlab.core.train.saliency import feature_maps, saliency
 
 from .conftest import chain

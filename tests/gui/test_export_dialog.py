@@ -22,7 +22,7 @@ PRE = {"kind": "standardize", "input_shape": [2], "shift": [0.1, -0.2], "scale":
 def make_run(root, name, metrics=True, result=True):
     """A run folder as the trainer leaves it, without training: the mlp's initial weights."""
     from layerlab.core.compiler import compile_graph
-    from layerlab.core.export._common import save_weights_readable
+    from layerlab.core.export.prepared import save_weights_readable
     from layerlab.core.project import load_project
 
     run = root / name

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction
 
 from layerlab.core.compiler import compile_graph
 from layerlab.core.export import export
-from layerlab.core.export._common import save_weights_readable
+from layerlab.core.export.prepared import save_weights_readable
 from layerlab.core.project import load_project
 from layerlab.core.resources import template_path
 
