@@ -83,7 +83,7 @@ def lr_find(project, dataset=None, base_dir: str | Path | None = None, steps: in
         raise LRFindError(f"the range {start_lr:g} → {end_lr:g} over {steps} steps is unusable: "
                           "use 0 < start < end and at least 10 steps")
     import torch
-    from ..train.preflight import preflight
+    from ..train import preflight
     from ..train.setup import build, num_threads
 
     dataset = dataset if dataset is not None else _load(project, base_dir)

@@ -17,7 +17,13 @@ from ..specs import CLIPPING, DEVICES, INITS, LOSSES, MONITORS, OPTIMIZERS, SCHE
 
 TRAIN_CHOICES = {"init": INITS, "loss": LOSSES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "clip": CLIPPING,
                  "device": DEVICES, "monitor": MONITORS}
-NOT_SWEPT = {"init_overrides", "device", "probe_every"}   # per-layer maps and settings that change no result
+NOT_SWEPT = {"device", "probe_every"}   # settings that change no result
+
+
+def _sweepable(name: str) -> bool:
+    """Numbers, switches and named choices; per-layer maps, lists and paths are not hyperparameters."""
+    default = getattr(TrainSpec(), name)
+    return name not in NOT_SWEPT and (name in TRAIN_CHOICES or isinstance(default, (bool, int, float)))
 
 
 class SpaceError(ValueError):
@@ -88,9 +94,8 @@ def targets(project) -> list[Target]:
     """Every sweepable value of the project: TrainSpec fields, then each layer's parameters."""
     out = []
     for f in dataclasses.fields(TrainSpec):
-        if f.name in NOT_SWEPT:
-            continue
-        out.append(_train_target(project, f.name))
+        if _sweepable(f.name):
+            out.append(_train_target(project, f.name))
     for node in project.graph.nodes.values():
         for p in node.spec.params:
             t = _layer_target(node, p)
@@ -127,7 +132,7 @@ def find_target(project, name: str) -> Target:
     if not dot or not key:
         raise SpaceError(f"{name!r} is not a sweep target: write training.FIELD or LAYER.PARAM (e.g. training.lr, fc1.units)")
     if section == "training":
-        known = [f.name for f in dataclasses.fields(TrainSpec) if f.name not in NOT_SWEPT]
+        known = [f.name for f in dataclasses.fields(TrainSpec) if _sweepable(f.name)]
         if key not in known:
             raise SpaceError(f"training.{key} is not a sweepable setting: use one of {', '.join(known)}")
         return _train_target(project, key)
