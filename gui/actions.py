@@ -180,6 +180,12 @@ def _toolbar(win, a) -> None:
     for act in (a.new, a.open, a.save, None, undo, redo, a.delete, None,
                 a.zoom_in, a.zoom_out, a.fit, a.layout, None, a.validate, a.code):
         tb.addSeparator() if act is None else tb.addAction(act)
+    # icons only where the icon says it (tool tips name them): at 1366 px the Train, Pause and
+    # Stop buttons added after these must still fit without the overflow menu
+    for act in (a.new, a.open, a.save, undo, redo, a.delete, a.zoom_in, a.zoom_out, a.fit):
+        button = tb.widgetForAction(act)
+        if button is not None:
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     win.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
 
 
