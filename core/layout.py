@@ -12,7 +12,9 @@ ROW_GAP = 60.0
 
 def layered_positions(graph: Graph, wrap: int = 5) -> dict[str, tuple[float, float]]:
     """Left to right by depth; past `wrap` layers the columns continue on a new row below,
-    like text, so a long chain fits a window instead of one 4,000-pixel line."""
+    like text, so a long chain fits a window instead of one 4,000-pixel line. Rows share the
+    columns evenly (16 columns at wrap 5: 4 rows of 4, not 5+5+5+1); a chain that fits in
+    `wrap` columns stays on one row."""
     preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
     succ: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for e in graph.edges:
@@ -37,6 +39,8 @@ def layered_positions(graph: Graph, wrap: int = 5) -> dict[str, tuple[float, flo
     pos: dict[str, tuple[float, float]] = {}
     n_cols = max(columns, default=0) + 1
     wrap = n_cols if wrap <= 0 else wrap
+    rows = (n_cols + wrap - 1) // wrap
+    wrap = (n_cols + rows - 1) // rows   # balanced rows: never an Output alone on the last row
     row_tops, top = [], 0.0
     for r in range((n_cols + wrap - 1) // wrap):
         tallest = max(len(columns.get(c, ())) for c in range(r * wrap, min(n_cols, (r + 1) * wrap)))

@@ -38,6 +38,7 @@ class GraphView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._pending_fit = None  # a fit asked for before the view had its size
+        self._refit = None        # the fit shown on opening: redone on resizes until the user zooms, pans or clicks
         self.menu_actions: list = []  # the window's edit actions for the context menu (None = separator)
 
     # ------------------------------------------------------------ zoom / fit
@@ -47,6 +48,7 @@ class GraphView(QGraphicsView):
     def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
         """Scale by `factor`, keeping the scene point under `anchor` (viewport pixels,
         default: the centre) where it is."""
+        self._refit = None
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         factor = target / self.zoom()
         if abs(factor - 1.0) < 1e-6:
@@ -88,6 +90,8 @@ class GraphView(QGraphicsView):
         if self._pending_fit is not None and self.isVisible() and self.viewport().width() > 50:
             fn, self._pending_fit = self._pending_fit, None
             fn()
+        elif self._refit is not None and self.isVisible() and self.viewport().width() > 50:
+            self._refit()   # docks settling after the first show must not leave the network clipped
 
     def fit_readable(self) -> None:
         """Fit everything when that stays readable; otherwise show the network's start (the
@@ -98,6 +102,7 @@ class GraphView(QGraphicsView):
         vp = self.viewport().rect()
         if rect.isNull() or min(vp.width() / (rect.width() + 80), vp.height() / (rect.height() + 80)) >= READABLE_ZOOM:
             self.fit(rect if not rect.isNull() else None)
+            self._refit = self.fit_readable
             return
         self.resetTransform()
         self.scale(READABLE_ZOOM, READABLE_ZOOM)
@@ -105,6 +110,7 @@ class GraphView(QGraphicsView):
         y = rect.center().y() if rect.height() + 80 < 2 * half_h else rect.top() - 40 + half_h
         self.centerOn(QPointF(rect.left() - 40 + half_w, y))
         self.zoom_changed.emit(self.zoom())
+        self._refit = self.fit_readable
 
     def fit(self, rect: QRectF | None = None, max_zoom: float = 1.0) -> None:
         """Show `rect` (default: every node) whole, never magnified beyond `max_zoom`."""
@@ -136,12 +142,14 @@ class GraphView(QGraphicsView):
 
     # ------------------------------------------------------------ pan
     def _pan_to(self, pos: QPointF) -> None:
+        self._refit = None
         d = pos - self._pan_from
         self._pan_from = pos
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(d.x()))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(d.y()))
 
     def mousePressEvent(self, event) -> None:
+        self._refit = None
         if event.button() == Qt.MouseButton.MiddleButton or (
                 self._space and event.button() == Qt.MouseButton.LeftButton):
             self._pan_from = event.position()

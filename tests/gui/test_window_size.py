@@ -26,3 +26,25 @@ def test_train_keeps_the_window_size_and_actions_stay_reachable_at_1366x768(qtbo
             assert bar.rect().contains(button.geometry()), act.text()
     finally:
         close_window(win, ui)
+
+
+def test_the_example_is_fitted_at_first_launch_after_the_docks_settle(qtbot):
+    """Issue 18 item 8: no node of the example is clipped at 1366x768 on a first start."""
+    from layerlab.gui.app import create_window
+    win = create_window()
+    win.resize(1366, 740)
+    win.show()
+    qtbot.waitExposed(win)
+    view = win.view
+    try:
+        def all_inside():
+            vp = view.viewport().rect()
+            return all(vp.contains(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+                       for item in win.scene.nodes.values())
+        qtbot.waitUntil(all_inside, timeout=10_000)
+        win.resize(1300, 740)                   # still fitted: the user has not zoomed yet
+        qtbot.waitUntil(all_inside, timeout=10_000)
+    finally:
+        win.document.undo_stack.setClean()
+        win.close()
+        win.deleteLater()
