@@ -3,14 +3,31 @@
 compared against (a plain PyTorch loop in the same process, or a target)."""
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
+import os
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
+XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+
+
+def isolate() -> Path:
+    """Settings, app data and caches in a throw-away folder: a benchmark must never touch the
+    user's recent files, window layout or runs (child processes inherit the environment)."""
+    home = Path(tempfile.mkdtemp(prefix="layerlab-bench-home-"))
+    for name in XDG:
+        os.environ[name] = str(home / name.split("_")[1].lower())
+    atexit.register(shutil.rmtree, home, True)
+    return home
+
 
 def main(argv: list[str]) -> int:
+    isolate()
     wanted = set(argv)
     failed = 0
     for path in sorted(Path(__file__).parent.glob("bench_*.py")):
