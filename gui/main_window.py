@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         # set-up docks, dashboard and Train actions; heavy imports load in the background after show
         from .training import install_training_ui
         install_training_ui(self)
+        from .transfer import install_transfer
+        install_transfer(self)              # Trainable / LR × rows, frozen marks, Load Weights From…
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)

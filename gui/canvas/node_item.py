@@ -8,7 +8,7 @@ into a MoveNodes command (see GraphScene) instead of moving the item directly.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyle
 
 from ...core.graph import Node
@@ -63,6 +63,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = ""
         self.count_text = ""
         self.severity = ""  # "", "warning" or "error"
+        self.frozen = False  # training.frozen: drawn hatched with a lock (gui/transfer.py sets it)
         self.problems: list = []
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -212,6 +213,10 @@ class NodeItem(QGraphicsItem):
         clip.addRect(QRectF(0, 0, WIDTH, HEADER))
         painter.setBrush(QColor(theme.ERROR).darker(125) if self.severity == "error" else color.darker(115))
         painter.drawPath(header.intersected(clip))
+        if self.frozen:      # not trained: a hatched body and a dashed outline
+            painter.setBrush(QBrush(QColor(255, 255, 255, 28), Qt.BrushStyle.BDiagPattern))
+            painter.drawRoundedRect(rect.adjusted(0, HEADER, 0, 0), 7, 7)
+            border.setStyle(Qt.PenStyle.DashLine)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(border)
         painter.drawRoundedRect(rect, 7, 7)
@@ -222,6 +227,9 @@ class NodeItem(QGraphicsItem):
         right = WIDTH - pad
         if self.severity:
             painter.drawText(QRectF(right - 14, 0, 14, HEADER), Qt.AlignmentFlag.AlignVCenter, "⚠")
+            right -= 18
+        if self.frozen:
+            painter.drawText(QRectF(right - 14, 0, 14, HEADER), Qt.AlignmentFlag.AlignVCenter, "❄")
             right -= 18
         if self.count_text:
             painter.setFont(theme.ui_font(8.0))

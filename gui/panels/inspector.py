@@ -22,6 +22,7 @@ class Inspector(QScrollArea):
         self.document = document
         self.scene = scene
         self.node_id: str | None = None
+        self.row_hooks: list = []     # hook(layout, node): extra rows after the form (gui/transfer.py)
         self.editors: dict[str, QWidget] = {}
         self.name_edit: QLineEdit | None = None
         self._graph = None
@@ -138,6 +139,8 @@ class Inspector(QScrollArea):
         if not spec.params:
             form.addRow("", _small(f"{node.type} has no parameters.", "paramHelp"))
         self._layout.addLayout(form)
+        for hook in self.row_hooks:
+            hook(self._layout, node)
         self._layout.addStretch(1)
         pass_undo_keys(self)     # Ctrl+Z / Ctrl+Y undo the graph unless a field holds new typing
         self._show_analysis(self.document.analysis)
