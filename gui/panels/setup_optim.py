@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QGroupBox
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QPushButton
 
 from ...core.specs import LOSSES, OPTIMIZERS, SCHEDULES
 from .setup_base import Binder, dim_label, form, scroll_panel
@@ -44,7 +44,13 @@ class OptimPanel(QObject):
         self.opt_form = f = form()
         box.setLayout(f)
         f.addRow("Optimizer", b.combo("training", "optimizer", OPTIMIZERS, OPT_LABELS))
-        f.addRow("Learning rate", b.float_spin("training", "lr", 1e-8, 1e3))
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(b.float_spin("training", "lr", 1e-8, 1e3), 1)
+        find = QPushButton("Find LR…", objectName="lrFindButton")
+        find.setToolTip("LR range test: a short exponential LR sweep on a copy of the network suggests an LR")
+        find.clicked.connect(self.find_lr)
+        lr_row.addWidget(find)
+        f.addRow("Learning rate", lr_row)
         self.momentum = b.float_spin("training", "momentum", 0.0, 0.999, step=0.01)
         f.addRow("Momentum", self.momentum)
         self.beta1 = b.float_spin("training", "beta1", 0.0, 0.9999, step=0.01)
@@ -92,6 +98,11 @@ class OptimPanel(QObject):
         ctx.replaced.connect(self._changed)
         ctx.dataset_changed.connect(lambda _ds: self._later.start())
         self.refresh()
+
+    def find_lr(self):
+        from ..sweeps.lr_find_dialog import open_lr_finder
+        self.lr_dialog = open_lr_finder(self.ctx, self.widget.window())
+        return self.lr_dialog
 
     def _changed(self, *_args) -> None:
         self.sync_rows()          # at once: the form must not show stale fields

@@ -1,0 +1,1 @@
+"""GUI of core.experiments: the LR range test dialog and the Sweeps view."""
