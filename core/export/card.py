@@ -149,10 +149,29 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
     rows = read_metrics(run) if run else []
     result = _read_json(run / "result.json") if run else {}
     config = _read_json(run / "config.json") if run else {}
+    lines = _model_section(prep)
+    lines += ["", "## Data and set-up", "", "| setting | value |", "| --- | --- |"]
+    lines += [f"| {k} | {md(v)} |" for k, v in _setup_rows(prep, config)]
+    lines += ["", "## Metrics", ""]
+    paths = [out]
+    if rows:
+        lines += _metrics_table(rows, prep.project.training.monitor)
+        png = out.with_name(out.stem + "_loss.png")
+        if plot_loss(rows, png, title=prep.project.name):
+            lines += ["", f"![loss curve]({png.name})", "",
+                      f"*Training and validation loss per epoch ({len(rows)} epochs).*"]
+            paths.append(png)
+    else:
+        lines.append("No metrics: export from a run folder (its best.safetensors) to include them.")
+    lines += _result_table(result)
+    lines += _provenance(prep, run, config)
+    atomic_write_text(out, "\n".join(lines))
+    return Exported(paths, {"format": "card", "epochs": len(rows), "plot": len(paths) > 1})
+
+
+def _model_section(prep: Prepared) -> list[str]:
     project, c = prep.project, prep.compiled
     a = c.analysis
-    paths = [out]
-
     lines = [f"# {md(project.name)}: model card", ""]
     if project.description.strip():
         lines += [md(project.description.strip()), ""]
@@ -165,39 +184,40 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
     for nid in a.order:
         node = project.graph.nodes[nid]
         lines.append(f"| {md(node.name)} | {md(node.type)} | `{a.shapes[nid]}` | {a.param_counts.get(nid, 0):,} |")
-    lines += ["", "## Data and set-up", "", "| setting | value |", "| --- | --- |"]
-    lines += [f"| {k} | {md(v)} |" for k, v in _setup_rows(prep, config)]
+    return lines
 
-    lines += ["", "## Metrics", ""]
-    if rows:
-        last = rows[-1]
-        monitor = project.training.monitor
-        lower = monitor in ("val_loss", "val_mae")
-        scored = [r for r in rows if monitor in r and math.isfinite(r[monitor])]
-        best = (min if lower else max)(scored, key=lambda r: r[monitor]) if scored else None
-        keys = [k for k in last if k not in ("epoch",)]
-        lines += ["| metric | last epoch" + (f" | best epoch ({monitor})" if best else "") + " |",
-                  "| --- | ---:" + (" | ---:" if best else "") + " |"]
-        lines.append(f"| epoch | {int(last['epoch'])}" + (f" | {int(best['epoch'])}" if best else "") + " |")
-        for k in keys:
-            lines.append(f"| {md(k)} | {_fmt(last.get(k))}" + (f" | {_fmt(best.get(k))}" if best else "") + " |")
-        png = out.with_name(out.stem + "_loss.png")
-        if plot_loss(rows, png, title=project.name):
-            lines += ["", f"![loss curve]({png.name})", "",
-                      f"*Training and validation loss per epoch ({len(rows)} epochs).*"]
-            paths.append(png)
-    else:
-        lines.append("No metrics: export from a run folder (its best.safetensors) to include them.")
-    if result:
-        flat = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool))
-                and k not in ("run_dir", "monitor") and v != ""}
-        for group in ("val_metrics", "test_metrics"):        # the trainer nests these
-            if isinstance(result.get(group), dict):
-                flat.update({k: v for k, v in result[group].items() if isinstance(v, (int, float))})
-        if flat:
-            lines += ["", "Final result (result.json):", "", "| key | value |", "| --- | --- |"]
-            lines += [f"| {md(k)} | {_fmt(v)} |" for k, v in flat.items()]
-    lines += ["", "## Provenance", ""]
+
+def _metrics_table(rows: list[dict], monitor: str) -> list[str]:
+    """The last epoch's metrics beside the best epoch's by the monitored metric."""
+    last = rows[-1]
+    lower = monitor in ("val_loss", "val_mae")
+    scored = [r for r in rows if monitor in r and math.isfinite(r[monitor])]
+    best = (min if lower else max)(scored, key=lambda r: r[monitor]) if scored else None
+    keys = [k for k in last if k not in ("epoch",)]
+    lines = ["| metric | last epoch" + (f" | best epoch ({monitor})" if best else "") + " |",
+             "| --- | ---:" + (" | ---:" if best else "") + " |"]
+    lines.append(f"| epoch | {int(last['epoch'])}" + (f" | {int(best['epoch'])}" if best else "") + " |")
+    for k in keys:
+        lines.append(f"| {md(k)} | {_fmt(last.get(k))}" + (f" | {_fmt(best.get(k))}" if best else "") + " |")
+    return lines
+
+
+def _result_table(result: dict) -> list[str]:
+    if not result:
+        return []
+    flat = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool))
+            and k not in ("run_dir", "monitor") and v != ""}
+    for group in ("val_metrics", "test_metrics"):        # the trainer nests these
+        if isinstance(result.get(group), dict):
+            flat.update({k: v for k, v in result[group].items() if isinstance(v, (int, float))})
+    if not flat:
+        return []
+    return ["", "Final result (result.json):", "", "| key | value |", "| --- | --- |",
+            *(f"| {md(k)} | {_fmt(v)} |" for k, v in flat.items())]
+
+
+def _provenance(prep: Prepared, run: Path | None, config: dict) -> list[str]:
+    lines = ["", "## Provenance", ""]
     if prep.weights_path:
         lines.append(f"- Weights: `{md(prep.weights_path.name)}` (safetensors, keyed by node id)")
     if run:
@@ -205,6 +225,4 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
     versions = config.get("versions") if isinstance(config.get("versions"), dict) else {}
     for k, v in versions.items():
         lines.append(f"- {md(k)} {md(v)}")
-    lines += ["- Made with LayerLab.", ""]
-    atomic_write_text(out, "\n".join(lines))
-    return Exported(paths, {"format": "card", "epochs": len(rows), "plot": len(paths) > 1})
+    return lines + ["- Made with LayerLab.", ""]

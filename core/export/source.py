@@ -86,11 +86,23 @@ def generate(prep: Prepared, weights_file: str, constants_file: str | None = Non
     """(source text, class name). `constants_file` names the sidecar for large preprocessing."""
     c = prep.compiled
     net = network_source(c, prep.project.graph, prep.project.name)
-    name, helper_src = net.class_name, net.helpers
+    out = _file_head(prep, net, weights_file)
+    if net.helpers:
+        out += ["", "# Layers torch.nn lacks, copied from LayerLab (layerlab/core/layers/modules.py).", ""]
+        for src in net.helpers:
+            out += [src, "", ""]
+    else:
+        out.append("")
+    out += [net.class_src, "", ""]
+    out += _preprocess_source(prep.preprocessing, constants_file)
+    out += _loading_source(net, c.input_type)
+    return "\n".join(out), net.class_name
 
-    pre = prep.preprocessing
-    kind = pre["kind"]
-    in_t, out_t = c.input_type, c.output_type
+
+def _file_head(prep: Prepared, net: NetworkSource, weights_file: str) -> list[str]:
+    """The module docstring, imports and shape constants."""
+    kind = prep.preprocessing["kind"]
+    in_t, out_t = prep.compiled.input_type, prep.compiled.output_type
     doc = "\n".join([
         f"{prep.project.name}: a network exported from LayerLab as plain PyTorch.",
         "",
@@ -109,52 +121,47 @@ def generate(prep: Prepared, weights_file: str, constants_file: str | None = Non
     if net.uses_math:
         out.append("import math")
         out.append("")
-    out += ["import torch", "from torch import nn", "",
-            f"WEIGHTS_FILE = {lit(weights_file)}",
-            f"INPUT_SHAPE = {lit(tuple(in_t.shape))}",
-            f"OUTPUT_SHAPE = {lit(tuple(out_t.shape))}", ""]
-    if helper_src:
-        out += ["", "# Layers torch.nn lacks, copied from LayerLab (layerlab/core/layers/modules.py).", ""]
-        for src in helper_src:
-            out += [src, "", ""]
-    else:
-        out.append("")
-    out += [net.class_src, "", ""]
-    out += _preprocess_source(pre, constants_file)
-    node_names = net.node_names
-    out += ["", "",
-            "# The weights file is keyed by LayerLab node id (renaming a layer keeps its weights);",
-            "# this maps each node id to the attribute that holds it here.",
-            "NODE_NAMES = {"]
-    out += [f"    {lit(nid)}: {lit(identifier(mod))}," for nid, mod in node_names.items()]
-    out += ["}", "", "",
-            "def load(weights_path=None, device=\"cpu\"):",
-            f"    {docstring(f'A {name} with its trained weights (a safetensors file; nothing is unpickled).')}",
-            "    from safetensors.torch import load_file",
-            "",
-            "    path = Path(weights_path) if weights_path else Path(__file__).with_name(WEIGHTS_FILE)",
-            "    state = {}",
-            "    for key, value in load_file(str(path), device=str(device)).items():",
-            "        node, _, rest = key.partition(\".\")",
-            "        state[NODE_NAMES.get(node, node) + \".\" + rest] = value",
-            f"    model = {name}().to(device)",
-            "    model.load_state_dict(state)",
-            "    return model.eval()",
-            "", "",
-            "def predict(model, x):",
-            "    \"\"\"Raw inputs -> outputs: preprocess, then the network in eval mode, without gradients.\"\"\"",
-            "    model.eval()",
-            "    with torch.no_grad():",
-            "        return model(preprocess(x))",
-            "", "",
-            "if __name__ == \"__main__\":",
-            "    net = load()",
-            "    x = " + ("torch.randint(0, 2, (2, *INPUT_SHAPE))" if in_t.dtype == "long"
-                      else "torch.randn(2, *INPUT_SHAPE)"),
-            "    print(net)",
-            "    print(\"output shape:\", tuple(predict(net, x).shape))",
-            ""]
-    return "\n".join(out), name
+    return out + ["import torch", "from torch import nn", "",
+                  f"WEIGHTS_FILE = {lit(weights_file)}",
+                  f"INPUT_SHAPE = {lit(tuple(in_t.shape))}",
+                  f"OUTPUT_SHAPE = {lit(tuple(out_t.shape))}", ""]
+
+
+def _loading_source(net: NetworkSource, in_t) -> list[str]:
+    """NODE_NAMES, `load()`, `predict()` and a `__main__` smoke run."""
+    name = net.class_name
+    out = ["", "",
+           "# The weights file is keyed by LayerLab node id (renaming a layer keeps its weights);",
+           "# this maps each node id to the attribute that holds it here.",
+           "NODE_NAMES = {"]
+    out += [f"    {lit(nid)}: {lit(identifier(mod))}," for nid, mod in net.node_names.items()]
+    return out + ["}", "", "",
+                  "def load(weights_path=None, device=\"cpu\"):",
+                  f"    {docstring(f'A {name} with its trained weights (a safetensors file; nothing is unpickled).')}",
+                  "    from safetensors.torch import load_file",
+                  "",
+                  "    path = Path(weights_path) if weights_path else Path(__file__).with_name(WEIGHTS_FILE)",
+                  "    state = {}",
+                  "    for key, value in load_file(str(path), device=str(device)).items():",
+                  "        node, _, rest = key.partition(\".\")",
+                  "        state[NODE_NAMES.get(node, node) + \".\" + rest] = value",
+                  f"    model = {name}().to(device)",
+                  "    model.load_state_dict(state)",
+                  "    return model.eval()",
+                  "", "",
+                  "def predict(model, x):",
+                  "    \"\"\"Raw inputs -> outputs: preprocess, then the network in eval mode, without gradients.\"\"\"",
+                  "    model.eval()",
+                  "    with torch.no_grad():",
+                  "        return model(preprocess(x))",
+                  "", "",
+                  "if __name__ == \"__main__\":",
+                  "    net = load()",
+                  "    x = " + ("torch.randint(0, 2, (2, *INPUT_SHAPE))" if in_t.dtype == "long"
+                             else "torch.randn(2, *INPUT_SHAPE)"),
+                  "    print(net)",
+                  "    print(\"output shape:\", tuple(predict(net, x).shape))",
+                  ""]
 
 
 def _preprocess_source(pre: dict, constants_file: str | None) -> list[str]:
