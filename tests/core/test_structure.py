@@ -160,6 +160,7 @@ LONG_ALLOWED = {
     # and 4); delete an entry when its function is split.
     "core/cmd_train.py:run", "core/distributed.py:fit", "core/distributed.py:Worker.run",
     "core/export/train_script.py:generate", "core/train/setup.py:build", "core/train/trainer.py:Trainer._run",
+    "core/experiments/lr_find.py:lr_find",
     "gui/actions.py:build", "gui/canvas/node_item.py:NodeItem.paint",
     "gui/dashboard/dock.py:TrainingDashboard.__init__",
     "gui/panels/setup_data.py:DataPanel.__init__", "gui/panels/setup_optim.py:OptimPanel.__init__",
