@@ -15,6 +15,7 @@ from .files import FileController
 from .panels.code_view import CodeView
 from .panels.inspector import Inspector
 from .panels.palette import Palette
+from .status_bar import ElidingStatusBar
 
 STATE_VERSION = 2
 
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.code_dock], [260], Qt.Orientation.Vertical)
 
+        self.setStatusBar(ElidingStatusBar(self))
         self.status_problems = QLabel()
         self.status_problems.setObjectName("statusProblems")
         self.status_layers = QLabel()

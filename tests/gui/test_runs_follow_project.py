@@ -28,7 +28,7 @@ def test_runs_of_an_untitled_project_move_beside_it_on_save_and_are_found_after_
         assert not first.exists()
         moved = target.parent / "runs" / first.name
         assert (moved / "metrics.csv").is_file()
-        assert "1 run moved to" in win.statusBar().currentMessage()
+        assert "1 run moved to" in win.statusBar().full_message
 
         win.document.undo_stack.setClean()
         assert win.files.new() and win.document.path is None
@@ -55,7 +55,7 @@ def test_save_as_elsewhere_links_the_runs_and_says_so(window, tmp_path):
     assert window.files.save_as(second)
     linked = second.parent / "runs" / run.name
     assert linked.is_symlink() and linked.resolve() == run.resolve() and run.is_dir()
-    assert "1 run linked to" in window.statusBar().currentMessage()
+    assert "1 run linked to" in window.statusBar().full_message
 
 
 def test_open_and_save_dialogs_start_in_the_last_folder(window, tmp_path, dialogs, monkeypatch):

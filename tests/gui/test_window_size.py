@@ -48,3 +48,16 @@ def test_the_example_is_fitted_at_first_launch_after_the_docks_settle(qtbot):
         win.document.undo_stack.setClean()
         win.close()
         win.deleteLater()
+
+
+def test_a_long_status_message_is_elided_with_the_whole_text_in_the_tooltip(window):
+    """Issue 18 item 10."""
+    window.resize(900, 600)
+    long = "Refused: " + "this connection would make a cycle, remove that connection first " * 4
+    window.statusBar().showMessage(long, 5000)
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and len(shown) < len(long)
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) <= window.statusBar().width()
+    assert window.statusBar().toolTip() == long
+    window.statusBar().showMessage("Saved", 5000)
+    assert window.statusBar().currentMessage() == "Saved" and window.statusBar().toolTip() == ""
