@@ -3,10 +3,7 @@ each, default file names), this project's run folders (newest first, with their 
 value), the worker thread that runs core.export, the report text and the style. Torch-free at import."""
 from __future__ import annotations
 
-import csv
 import html
-import json
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,21 +177,9 @@ def list_runs(root) -> list[RunInfo]:
 
 def _summary(d: Path) -> tuple[str, str]:
     """(best monitored value, status) from result.json; else the lowest val_loss in metrics.csv."""
-    status = ""
-    try:
-        r = json.loads((d / "result.json").read_text(encoding="utf-8"))
-        status = str(r.get("status", ""))
-        if isinstance(r.get("best_value"), (int, float)) and r.get("best_epoch"):
-            return f"best {r.get('monitor', 'val_loss')} {r['best_value']:.4g} (epoch {r['best_epoch']})", status
-    except (OSError, ValueError, AttributeError):
-        pass
-    try:
-        with open(d / "metrics.csv", newline="", encoding="utf-8") as f:
-            values = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
-    except (OSError, ValueError, KeyError):
-        values = []
-    values = [v for v in values if math.isfinite(v)]
-    return (f"best val_loss {min(values):.4g}" if values else ""), status
+    from ..core.train.run_files import read_run
+    run = read_run(d)
+    return run.best_summary(), str(run.result.get("status", ""))
 
 
 # ---------------------------------------------------------------- the worker

@@ -2,20 +2,19 @@
 then mean ± standard deviation per epoch of every metrics.csv column and of the final metrics,
 so a difference smaller than the seed noise shows as one.
 
-Reads run folders with the csv module only (no torch): the GUI aggregates the folders of a sweep
+Reads run folders with core/train/run_files.py (no torch): the GUI aggregates the folders of a sweep
 trial the same way.
 """
 from __future__ import annotations
 
-import csv
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-MAX_METRICS_BYTES = 64 << 20    # a metrics.csv beyond this is not a LayerLab one: skip it
+from ..train.run_files import read_json, read_metrics
+
 
 
 @dataclass
@@ -27,31 +26,12 @@ class Aggregate:
     final: dict[str, tuple[float, float]] = field(default_factory=dict)   # metric -> (mean, std)
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    path = Path(run_dir) / "metrics.csv"
-    if not path.is_file() or path.stat().st_size > MAX_METRICS_BYTES:
-        return []
-    rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            try:
-                rows.append({k: float(v) for k, v in row.items() if k is not None})
-            except (TypeError, ValueError):
-                break        # a half-written last line of a running run
-    return rows
-
-
 def _final(run_dir: Path) -> dict[str, float]:
-    path = run_dir / "result.json"
-    if not path.is_file() or path.stat().st_size > (1 << 20):
-        return {}
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    doc = read_json(run_dir / "result.json")
     out = {}
     for key in ("val_metrics", "test_metrics"):
-        for k, v in (doc.get(key) or {}).items():
+        metrics = doc.get(key)
+        for k, v in (metrics.items() if isinstance(metrics, dict) else ()):
             if isinstance(v, (int, float)) and math.isfinite(v):
                 out[k] = float(v)
     return out

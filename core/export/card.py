@@ -5,15 +5,14 @@ config.json for seed/device/versions) when one is given; otherwise the card says
 """
 from __future__ import annotations
 
-import csv
 import html
-import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
 from ..safe_text import strip_controls
+from ..train.run_files import read_json, read_metrics
 from .outcome import Exported
 from .prepared import Prepared
 
@@ -25,31 +24,6 @@ def md(text: Any) -> str:
     text = strip_controls(str(text).replace("\r", " ").replace("\n", " "))
     text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     return html.escape(text, quote=False).replace("|", "\\|")
-
-
-def read_metrics(run_dir) -> list[dict[str, float]]:
-    path = Path(run_dir) / "metrics.csv"
-    if not path.is_file():
-        return []
-    rows = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for raw in csv.DictReader(f):
-            row = {}
-            for k, v in raw.items():
-                try:
-                    row[k] = float(v)
-                except (TypeError, ValueError):
-                    continue
-            rows.append(row)
-    return rows
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _fmt(v: Any) -> str:
@@ -147,8 +121,8 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
     out.parent.mkdir(parents=True, exist_ok=True)
     run = Path(run_dir) if run_dir else None
     rows = read_metrics(run) if run else []
-    result = _read_json(run / "result.json") if run else {}
-    config = _read_json(run / "config.json") if run else {}
+    result = read_json(run / "result.json") if run else {}
+    config = read_json(run / "config.json") if run else {}
     lines = _model_section(prep)
     lines += ["", "## Data and set-up", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {md(v)} |" for k, v in _setup_rows(prep, config)]

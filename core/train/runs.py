@@ -30,6 +30,7 @@ import torch
 
 from ..project import atomic_write_text, save_project
 from ..weights import load_weights, read_weights, save_weights
+from .run_files import read_metrics
 
 STATE_FILE = "last.state.safetensors"
 
@@ -95,14 +96,6 @@ class RunFolder:
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_text(self.file(name), dumps(obj))
 
-    def read_json(self, name: str) -> Any:
-        try:
-            return json.loads(self.file(name).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RunError(f"{self.path} has no {name}: is it a LayerLab run folder?") from None
-        except (OSError, json.JSONDecodeError) as e:
-            raise RunError(f"{self.file(name)} cannot be read ({e})") from None
-
     def write_project(self, project) -> None:
         save_project(project, self.file("project.layerlab.json"))
 
@@ -138,11 +131,7 @@ class RunFolder:
             self._csv = None
 
     def read_metrics(self) -> list[dict[str, float]]:
-        path = self.file("metrics.csv")
-        if not path.is_file():
-            return []
-        with open(path, newline="", encoding="utf-8") as f:
-            return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+        return read_metrics(self.path)
 
     # ------------------------------------------------------------ weights and state
     def save_weights(self, compiled, which: str, metadata: dict[str, str] | None = None) -> None:

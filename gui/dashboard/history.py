@@ -2,7 +2,6 @@
 two to overlay their curves and list what differs ("same network, different set-up")."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,20 +19,11 @@ COLUMNS = ["run", "status", "epochs", "optimizer", "lr", "schedule", "init", "ba
 
 def read_run(path: Path) -> dict | None:
     """What the list and the overlay need from a run folder; None if it is not one."""
-    def load(name):
-        try:
-            return json.loads((path / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-    config = load("config.json")
-    if not isinstance(config, dict):
+    from ...core.train.run_files import read_run as read_folder
+    run = read_folder(path)
+    if not run.config:
         return None
-    from ...core.train.runs import RunFolder
-    try:
-        rows = RunFolder(path).read_metrics()
-    except (OSError, ValueError):
-        rows = []
-    return {"path": path, "name": path.name, "config": config, "result": load("result.json") or {}, "rows": rows}
+    return {"path": run.path, "name": run.name, "config": run.config, "result": run.result, "rows": run.rows}
 
 
 def list_runs(root: Path | None) -> list[dict]:
