@@ -2,6 +2,8 @@
 menus, tool bar and a status bar that counts problems or shows the parameter count."""
 from __future__ import annotations
 
+import copy
+
 import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
@@ -121,6 +123,10 @@ class MainWindow(QMainWindow):
 
     def validate(self) -> None:
         a = self.document.reanalyze()
+        data = [p for p in self.scene.data_problems if str(p) not in {str(q) for q in a.problems}]
+        if data:     # what training would refuse: the same list the nodes show
+            a = copy.copy(a)
+            a.problems = list(a.problems) + data
         if a.ok and not a.problems:
             QMessageBox.information(self, "Validate", f"The network is valid: {len(a.order)} layers, "
                                                       f"{a.total_params:,} trainable parameters.")
@@ -130,7 +136,7 @@ class MainWindow(QMainWindow):
             self.scene.select_nodes(bad[:1])
             self.view.centerOn(self.scene.nodes[bad[0]])
         lines = "\n".join(f"• {p}" for p in a.problems)
-        title = "Problems" if a.errors else "Warnings"
+        title = "Problems" if a.errors or any(p.severity == "error" for p in data) else "Warnings"
         QMessageBox.warning(self, f"Validate: {title}", f"{len(a.problems)} problem(s):\n\n{lines}")
 
     def export(self):

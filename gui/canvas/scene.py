@@ -51,6 +51,7 @@ class GraphScene(QGraphicsScene):
         self._edge_timer.setInterval(0)
         self._edge_timer.timeout.connect(self.flush_edges)
         document.graph_replaced.connect(self.rebuild)
+        self.data_problems: list = []
         document.analyzed.connect(self.apply_analysis)
         self.rebuild(document.graph)
         self.apply_analysis(document.analysis)
@@ -153,10 +154,18 @@ class GraphScene(QGraphicsScene):
             taken = any(e.dst == edge.dst and e.slot == edge.slot for e in g.edges)
             self.nodes[edge.dst].set_connected(edge.slot, taken)
 
+    def set_data_problems(self, problems: list) -> None:
+        """Problems that need the data set (output width vs classes, input shape vs samples),
+        from the set-up checks after every edit: shown on the nodes like shape errors."""
+        keyed = [p for p in problems if p.node_id is not None and p.node_id in self.nodes]
+        if [str(p) for p in keyed] != [str(p) for p in self.data_problems]:
+            self.data_problems = keyed
+            self.apply_analysis(self.document.analysis)
+
     def apply_analysis(self, analysis) -> None:
         problems = defaultdict(list)
-        for p in analysis.problems:
-            if p.node_id is not None:
+        for p in list(analysis.problems) + [p for p in self.data_problems if p.node_id in self.graph.nodes]:
+            if p.node_id is not None and str(p) not in {str(q) for q in problems[p.node_id]}:
                 problems[p.node_id].append(p)
         shapes, counts = analysis.shapes, analysis.param_counts
         for nid, item in self.nodes.items():

@@ -104,8 +104,12 @@ def advice(ctx, dataset=None) -> list[Advice]:
     project = ctx.project
     t, g = project.training, project.graph
     out: list[Advice] = []
-    for p in preflight(project, dataset):
+    found = preflight(project, dataset)
+    for p in found:
         out.append(Advice(_panel_of(p.message), p.message, p.fix, p.severity, _action_for(p, ctx, dataset)))
+    scene = getattr(getattr(ctx.parent(), "window", None), "scene", None)
+    if scene is not None and hasattr(scene, "set_data_problems"):   # red nodes, like shape errors
+        scene.set_data_problems([p for p in found if p.node_id is not None] if dataset is not None else [])
     a = analyze(g)
     depth = _relu_depth(g, a) if a.ok else 0
     schemes = {t.init, *t.init_overrides.values()}
