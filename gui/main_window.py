@@ -76,6 +76,8 @@ class MainWindow(QMainWindow):
         # set-up docks, dashboard and Train actions; heavy imports load in the background after show
         from .training import install_training_ui
         install_training_ui(self)
+        from .sweeps.install import install_sweeps_ui
+        install_sweeps_ui(self)
         from .transfer import install_transfer
         install_transfer(self)              # Trainable / LR × rows, frozen marks, Load Weights From…
 
