@@ -15,11 +15,15 @@ class SweepsUI(QObject):
         self.dock.setObjectName("sweepsDock")
         self.dock.setWidget(QLabel("Loading…"))
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        dashboard = getattr(window.training, "dashboard_dock", None)
+        if isinstance(dashboard, QDockWidget):   # a tab beside the dashboard: the plots need the width
+            window.tabifyDockWidget(dashboard, self.dock)
         self.dock.hide()
         self.action = self.dock.toggleViewAction()
         self.action.setText("S&weeps")
         self.action.setObjectName("actionSweeps")
         self.action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+        self.action.triggered.connect(lambda on: self.show() if on else None)
         menu = window.findChild(QMenu, "menuTrain")
         if menu is not None:
             menu.addAction(self.action)
@@ -29,6 +33,12 @@ class SweepsUI(QObject):
         else:
             training.ready.connect(self._build)
         window.installEventFilter(self)
+
+    def show(self) -> None:
+        self.dock.show()
+        self.dock.raise_()
+        if not self.dock.isFloating() and self.dock.height() < self.window.height() * 0.4:
+            self.window.resizeDocks([self.dock], [int(self.window.height() * 0.55)], Qt.Orientation.Vertical)
 
     def _build(self) -> None:
         from .view import SweepsView

@@ -39,7 +39,7 @@ class ParallelPlot:
             color = CMAP.map(score, mode="qcolor")
             self.lines.append(w.plot(x, rows[i], pen=pg.mkPen(color, width=2.5 if rank == len(order) - 1 else 1.2)))
         w.setYRange(-0.05, 1.05)
-        w.setXRange(-0.2, len(axes) - 0.8)
+        w.setXRange(-0.2, len(axes) - 0.8 + 0.6)  # axes sit at 0 … len - 1
 
 
 class ImportancePlot:
@@ -67,7 +67,7 @@ class ImportancePlot:
 
 class TrialCurves:
     def __init__(self):
-        self.widget = _plot("sweepCurves", "Selected trial: objective per epoch (mean ± std over seeds)")
+        self.widget = _plot("sweepCurves", "Selected trial (mean ± std over seeds)")
         self.mean = self.widget.plot(pen=pg.mkPen("#4c8dff", width=2))
         self.lo = pg.PlotDataItem()
         self.hi = pg.PlotDataItem()

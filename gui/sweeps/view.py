@@ -40,6 +40,8 @@ class SweepsView(QWidget):
         for p in (self.parallel, self.importance, self.curves):
             plots.addWidget(p.widget)
         right.addWidget(plots)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
         root.addWidget(right, 1)
 
     def _form(self) -> QWidget:
