@@ -3,7 +3,6 @@ an `impute` option left with statistics of the train split only."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .dataset import plural
 from .errors import DataError
@@ -24,7 +23,8 @@ def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed
                   stratify: bool, class_names: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Shuffled index arrays (train, val, test) and a note ("" unless stratification fell back).
 
-    Stratified splits keep every class's share in each split (sklearn's train_test_split). When a
+    Stratified splits keep every class's share in each split (the same draws as sklearn's
+    train_test_split, without importing sklearn: seconds at start-up on a path that needs none). When a
     class is too small to appear in every split, the split falls back to a plain shuffle and the
     note says which class and what to do."""
     n = len(y)
@@ -60,16 +60,55 @@ def _fallback_note(y, n_train, n_val, n_test, class_names) -> str:
 def _split(idx, y, n_val, n_test, seed, stratified):
     rng_state = int(seed) % (2 ** 32)
     if n_test:
-        rest, test = train_test_split(idx, test_size=n_test, random_state=rng_state,
-                                      stratify=y[idx] if stratified else None)
+        rest, test = _train_test_split(idx, n_test, rng_state, y[idx] if stratified else None)
     else:
         rest, test = np.random.default_rng(rng_state).permutation(idx), idx[:0]
     if n_val:
-        train, val = train_test_split(rest, test_size=n_val, random_state=rng_state,
-                                      stratify=y[rest] if stratified else None)
+        train, val = _train_test_split(rest, n_val, rng_state, y[rest] if stratified else None)
     else:
         train, val = rest, idx[:0]
     return np.asarray(train), np.asarray(val), np.asarray(test)
+
+
+def _train_test_split(idx: np.ndarray, n_test: int, seed: int, stratify: np.ndarray | None):
+    """sklearn.model_selection.train_test_split(idx, test_size=n_test, random_state=seed,
+    stratify=stratify), draw for draw (a test checks it against sklearn); ValueError where it
+    raises one (a class with one sample, or fewer samples in a split than classes)."""
+    rs = np.random.RandomState(seed)
+    n_train = len(idx) - n_test
+    if stratify is None:
+        perm = rs.permutation(len(idx))
+        return idx[perm[n_test:]], idx[perm[:n_test]]
+    classes, y_indices, class_counts = np.unique(stratify, return_inverse=True, return_counts=True)
+    if class_counts.min() < 2 or n_train < len(classes) or n_test < len(classes):
+        raise ValueError("too few samples per class to stratify")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = _approximate_mode(class_counts, n_train, rs)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rs)
+    train, test = [], []
+    for i in range(len(classes)):
+        members = class_indices[i].take(rs.permutation(class_counts[i]), mode="clip")
+        train.extend(members[:n_i[i]])
+        test.extend(members[n_i[i]:n_i[i] + t_i[i]])
+    return idx[rs.permutation(train)], idx[rs.permutation(test)]
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rs: np.random.RandomState) -> np.ndarray:
+    """Per-class draws in proportion to the counts; leftovers go by largest remainder, ties broken
+    at random (sklearn.utils.extmath._approximate_mode)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rs.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def row_list(rows: np.ndarray, shown: int = 5) -> str:

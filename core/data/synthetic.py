@@ -3,7 +3,6 @@ All are seeded by `DataSpec.seed` and sized by `DataSpec.options`."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as skd
 
 from .dataset import Raw
 from .options import OPTIONS, Options
@@ -43,11 +42,13 @@ def spiral(opts: Options, seed: int) -> Raw:
 
 
 def moons(opts: Options, seed: int) -> Raw:
+    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
     x, y = skd.make_moons(n_samples=_n(opts, "moons"), noise=_noise(opts, "moons"), random_state=seed)
     return _raw2d(x, y, ["upper moon", "lower moon"])
 
 
 def circles(opts: Options, seed: int) -> Raw:
+    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
     factor = opts.float("factor", OPTIONS["circles"]["factor"][0], 0.01, 0.99)
     x, y = skd.make_circles(n_samples=_n(opts, "circles"), noise=_noise(opts, "circles"), factor=factor,
                             random_state=seed)
@@ -65,6 +66,7 @@ def xor(opts: Options, seed: int) -> Raw:
 
 
 def blobs(opts: Options, seed: int) -> Raw:
+    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
     k = opts.int("classes", OPTIONS["blobs"]["classes"][0], 2, 50)
     x, y = skd.make_blobs(n_samples=_n(opts, "blobs", lo=2 * k), centers=k,
                           cluster_std=_noise(opts, "blobs"), random_state=seed)
