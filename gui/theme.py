@@ -47,8 +47,19 @@ def category_color(category: str) -> QColor:
     return QColor(CATEGORY_COLORS.get(category, FALLBACK))
 
 
-@lru_cache(maxsize=None)
+# The cached fonts are handed out as copies (QFont is implicitly shared: a copy is cheap): a
+# caller that changes its font (the far-zoom node tiles set a pixel size) must not change
+# every later title, which made node titles huge and clipped after one zoom-out.
 def mono_font(point_size: float = 9.0) -> QFont:
+    return QFont(_mono_font(point_size))
+
+
+def ui_font(point_size: float = 9.0, bold: bool = False) -> QFont:
+    return QFont(_ui_font(point_size, bold))
+
+
+@lru_cache(maxsize=None)
+def _mono_font(point_size: float) -> QFont:
     f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     f.setPointSizeF(point_size)
     f.setStyleHint(QFont.StyleHint.Monospace)
@@ -56,7 +67,7 @@ def mono_font(point_size: float = 9.0) -> QFont:
 
 
 @lru_cache(maxsize=None)
-def ui_font(point_size: float = 9.0, bold: bool = False) -> QFont:
+def _ui_font(point_size: float, bold: bool) -> QFont:
     f = QFont()
     f.setPointSizeF(point_size)
     f.setBold(bold)

@@ -32,3 +32,13 @@ def test_a_view_that_does_not_apply_shows_a_sentence():
     text = explain("ValueError: the decision boundary is drawn for data sets with 2 input features")
     assert text == "Not shown: the decision boundary is drawn for data sets with 2 input features"
     assert explain("RuntimeError: out of memory") == "RuntimeError: out of memory"
+
+
+def test_log_axes_label_only_the_decades_when_two_are_in_view(qapp):
+    """Issue 11 item 7: the 2..9 labels of a log axis overlapped; they show only within a decade."""
+    from layerlab.gui.dashboard.curves import LossCard
+    axis = LossCard().plot.getAxis("left")
+    levels = axis.tickValues(-1.3, 0.35, 150)            # 0.05 .. 2.2: the decades 0.1 and 1
+    assert levels[0][1] == [-1.0, 0.0] and axis.style["maxTextLevel"] == 0
+    levels = axis.tickValues(-0.9, -0.5, 150)            # inside one decade: the minor labels stay
+    assert not levels[0][1] and levels[1][1] and axis.style["maxTextLevel"] == 1

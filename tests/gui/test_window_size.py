@@ -61,3 +61,18 @@ def test_a_long_status_message_is_elided_with_the_whole_text_in_the_tooltip(wind
     assert window.statusBar().toolTip() == long
     window.statusBar().showMessage("Saved", 5000)
     assert window.statusBar().currentMessage() == "Saved" and window.statusBar().toolTip() == ""
+
+
+def test_node_titles_keep_their_size_after_a_far_zoom_out(window, qtbot):
+    """Issue 11 item 6: the far-zoom tiles once changed the shared title font for good."""
+    from layerlab.gui import theme
+    before = theme.ui_font(9.0, True).pixelSize(), theme.ui_font(9.0, True).pointSizeF()
+    window.view.zoom_by(0.2 / window.view.zoom())     # tiles with large print
+    window.view.viewport().repaint()
+    qtbot.wait(50)
+    window.view.zoom_by(0.6 / window.view.zoom())
+    window.view.viewport().repaint()
+    f = theme.ui_font(9.0, True)
+    assert (f.pixelSize(), f.pointSizeF()) == before
+    f.setPixelSize(40)                                   # a caller's change stays its own
+    assert theme.ui_font(9.0, True).pixelSize() == before[0]
