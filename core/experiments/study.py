@@ -110,11 +110,14 @@ def claim_lock(url: str):
     return FileLock(url[len("sqlite:///"):] + ".lock", timeout=120)
 
 
-def open_storage(url: str):
+def open_storage(url: str, create: bool = True):
+    """Optuna's RDBStorage; with create=False a missing SQLite file is a SweepError, not a new file."""
     import optuna
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
+        if not create and not path.is_file():
+            raise SweepError(f"there is no study file {path}: start a sweep first")
         if not path.parent.is_dir():
             raise SweepError(f"{path.parent} does not exist: create the folder or pass another --storage")
         kwargs = {"connect_args": {"timeout": 60}}     # wait for the other workers' writes

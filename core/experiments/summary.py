@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .space import Range
-from .study import CONFIG_ATTR, SweepConfig
+from .study import CONFIG_ATTR, SweepConfig, SweepError, safe_url
 
 
 @dataclass
@@ -61,12 +61,18 @@ def load_summary(url: str, name: str) -> Summary:
     import optuna
     from .study import open_storage
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return summarize(optuna.load_study(study_name=name, storage=open_storage(url)))
+    try:
+        return summarize(optuna.load_study(study_name=name, storage=open_storage(url, create=False)))
+    except KeyError:
+        raise SweepError(f"there is no study {name!r} in {safe_url(url)}: start a sweep first") from None
 
 
 def study_names(url: str) -> list[str]:
     from .study import open_storage
-    return [s.study_name for s in open_storage(url).get_all_studies()]
+    try:
+        return [s.study_name for s in open_storage(url, create=False).get_all_studies()]
+    except SweepError:        # no study file yet
+        return []
 
 
 def importances(study) -> dict[str, float]:

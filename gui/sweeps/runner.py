@@ -3,7 +3,7 @@ made meanwhile do not leak into running trials) and polls the study's storage in
 
 The storage is the source of truth: the view shows whatever any worker wrote (this process, another
 terminal, another machine), so it reads the study rather than the child's output. One poll a
-second while visible, each in a thread so a slow database never stalls the GUI; a poll still in
+second while the view is visible or our worker runs, each in a thread so a slow database never stalls the GUI; a poll still in
 flight is not doubled."""
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ class SweepRunner(QObject):
         fails = [line for line in err if line.startswith("layerlab sweep:")]
         self.status.emit(fails[-1] if code not in (0, 130) and fails else "idle")
         self.poll()
+        parent = self.parent()
+        if parent is not None and hasattr(parent, "isVisible") and not parent.isVisible():
+            self.timer.stop()
 
     def poll(self) -> None:
         if self._busy or not self.url:
@@ -84,7 +87,7 @@ class SweepRunner(QObject):
             if summary.finished >= 3:
                 import optuna
                 from ...core.experiments.study import open_storage
-                imp = importances(optuna.load_study(study_name=study, storage=open_storage(url)))
+                imp = importances(optuna.load_study(study_name=study, storage=open_storage(url, create=False)))
         except Exception:   # noqa: BLE001 - no study yet, database busy: the next poll tries again
             summary = None
         self._busy = False

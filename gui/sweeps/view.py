@@ -198,5 +198,16 @@ class SweepsView(QWidget):
         stack.endMacro()
         return True
 
+    # polls run while the view is on screen or a worker of ours runs (other machines' trials show up too)
+    def showEvent(self, event) -> None:
+        self.runner.timer.start()
+        self.runner.poll()
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:
+        if not self.runner.running:
+            self.runner.timer.stop()
+        super().hideEvent(event)
+
     def shutdown(self) -> None:
         self.runner.shutdown()

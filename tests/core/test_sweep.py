@@ -142,3 +142,12 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     storage = default_storage(path)
     per_worker = run_workers(path, storage, 6)
     check_no_trial_lost_or_run_twice(storage, tmp_path / "sweeps" / "two", 6, per_worker)
+
+
+def test_show_without_a_study_is_one_line_and_creates_no_file(tmp_path, capsys):
+    from layerlab.core.cli import main
+    path = spiral_file(tmp_path)
+    assert main(["sweep", str(path), "--show"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "there is no study file" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spiral.layerlab.json"]

@@ -50,3 +50,5 @@ def test_a_sweep_runs_live_and_the_best_trial_applies_as_one_undo_step(qtbot, ml
     assert doc.project.graph.by_name("fc1").params["units"] == best.params["fc1.units"]
     stack.undo()
     assert doc.project.to_dict() == before
+    from layerlab.core import resources                 # watching the template opened first wrote nothing there
+    assert not list(resources.template_path("mlp").parent.glob("*.sweeps.db*"))
