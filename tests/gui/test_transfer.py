@@ -6,7 +6,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox
 
 from layerlab.core.compiler import compile_graph
-from layerlab.core.export._common import save_weights_readable
+from layerlab.core.export.prepared import save_weights_readable
 from layerlab.core.project import load_project, save_project
 from layerlab.core.resources import template_path
 from layerlab.core.weights import read_weights
