@@ -3,7 +3,8 @@
 The export copies `main` and everything it reaches, verbatim, into the generated script
 (core/export/_extract.py): LayerLab's own data loading, splitting and preprocessing
 (core.data), set-up pieces (core.train: init, loss, optimizer, schedule, regularizer, metrics)
-and the epoch loop that also drives `layerlab train --nproc N` (core.distributed.fit). The names
+and the epoch loop that also drives `layerlab train --nproc N` (core.distributed.fit). The script
+leaves through `exit_process` (core/distributed/ending.py says why). The names
 under "provided by the generated script" are placeholders here; the script defines them from
 the project (its specs as literals, the network class, the data source).
 
@@ -26,7 +27,8 @@ import torch
 import torch.distributed as dist
 
 from ..data import _finish
-from ..distributed import fit
+from ..distributed.ending import end_group
+from ..distributed.fit import fit
 from ..train.init import init_module
 from ..train.losses import build_loss
 from ..train.metrics import metric_names, predictor
@@ -192,7 +194,5 @@ def main(argv=None) -> int:
             say(f"finished: best epoch {result['best_epoch']}; test: {test}; outputs in {out_dir}")
         else:
             print(f"failed: {result['message']}: {result['fix']}", file=sys.stderr)
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
+    end_group()
     return 0 if result["status"] == "finished" else 1

@@ -27,7 +27,8 @@ from .outcome import ExportError, Exported
 from .codegen import docstring, lit
 from .source import network_source
 
-LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed", "layerlab.core.data",
+LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", "layerlab.core.distributed.shard",
+           "layerlab.core.distributed.ending", "layerlab.core.data",
            "layerlab.core.data.dataset", "layerlab.core.data.errors", "layerlab.core.data.options",
            "layerlab.core.data.synthetic", "layerlab.core.data.builtin", "layerlab.core.data.splits",
            "layerlab.core.data.preprocess", "layerlab.core.data.targets", "layerlab.core.data.tabular",
@@ -136,7 +137,8 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
                          reserved=frozenset(_extract.read_module("layerlab.core.export.script_main").defs))
     roots, load_raw, paths = _data_source(project, base_dir)
     from .script_main import PROVIDED
-    imports, defs = _extract.closure(LIBRARY, [("layerlab.core.export.script_main", "main"), *roots],
+    imports, defs = _extract.closure(LIBRARY, [("layerlab.core.export.script_main", "main"),
+                                               ("layerlab.core.distributed.ending", "exit_process"), *roots],
                                      provided=set(PROVIDED) | ({"corpus_path"} if project.data.dataset == "text"
                                                                else set()))
     clash = {d.name for d in defs} & ({net.class_name} | {n for n, *_ in plan})
@@ -193,7 +195,7 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
              ""]
     for d in defs:
         text += [d.source.rstrip(), "", ""]
-    text += ["if __name__ == \"__main__\":", "    sys.exit(main())", ""]
+    text += ["if __name__ == \"__main__\":", "    exit_process(main())", ""]
     return "\n".join(text), paths
 
 

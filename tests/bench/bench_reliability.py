@@ -1,6 +1,7 @@
 """Reliability figures (issue 7): fuzz cases run (project loader, CSV importer) with their
 load / reject split, SIGKILLs injected mid-save with the file intact after each, memory over a
-long headless run, and GUI start / pause / resume / stop cycles with memory before / after.
+long headless run, GUI start / pause / resume / stop cycles with memory before / after, and clean
+exits of data-parallel runs (ddp_exit.py).
 
 The fuzzers are the hypothesis tests themselves (tests/core/test_reliability_*.py), run here
 in-process with their per-case bodies wrapped to count outcomes; the GUI cycles run the pytest-qt
@@ -188,4 +189,6 @@ def run() -> list[dict]:
     figs.append(sigkill_figure())
     figs += gui_figures()
     figs.append(headless_figure())
+    from . import ddp_exit
+    figs += ddp_exit.run()
     return figs

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from layerlab.core import distributed
+import layerlab.core.distributed.shard  # noqa: F401 - patched below
 from layerlab.core.compiler import compile_graph
 from layerlab.core.data import load as load_data
 from layerlab.core.project import load_project, save_project
@@ -69,22 +70,22 @@ def test_sharded_evaluation_sums_to_the_trainers_metrics(monkeypatch):
     loss = torch.nn.functional.cross_entropy
     want = evaluate(model, loss, x, y, "classification", 5, lambda o: o.argmax(-1))
     parts = []
-    monkeypatch.setattr(distributed, "all_reduce_sum", lambda v, d: parts.append(torch.as_tensor(v)) or v.tolist())
+    monkeypatch.setattr(distributed.shard, "all_reduce_sum", lambda v, d: parts.append(torch.as_tensor(v)) or v.tolist())
     for rank in range(3):
         distributed.evaluate_sharded(model, loss, x, y, "classification", 5, lambda o: o.argmax(-1), None, rank, 3)
     total = sum(parts)
-    monkeypatch.setattr(distributed, "all_reduce_sum", lambda v, d: total.tolist())
+    monkeypatch.setattr(distributed.shard, "all_reduce_sum", lambda v, d: total.tolist())
     got = distributed.evaluate_sharded(model, loss, x, y, "classification", 5, lambda o: o.argmax(-1), None, 0, 3)
     assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-6 for k in want), (got, want)
     # regression: MAE and R² from all-reduced sums
     yr = torch.randn(37, 5)
     want = evaluate(model, torch.nn.functional.mse_loss, x, yr, "regression", 0)
     parts.clear()
-    monkeypatch.setattr(distributed, "all_reduce_sum", lambda v, d: parts.append(torch.as_tensor(v)) or v.tolist())
+    monkeypatch.setattr(distributed.shard, "all_reduce_sum", lambda v, d: parts.append(torch.as_tensor(v)) or v.tolist())
     for rank in range(2):
         distributed.evaluate_sharded(model, torch.nn.functional.mse_loss, x, yr, "regression", 0, None, None, rank, 2)
     total = sum(parts)
-    monkeypatch.setattr(distributed, "all_reduce_sum", lambda v, d: total.tolist())
+    monkeypatch.setattr(distributed.shard, "all_reduce_sum", lambda v, d: total.tolist())
     got = distributed.evaluate_sharded(model, torch.nn.functional.mse_loss, x, yr, "regression", 0, None, None, 0, 2)
     assert all(abs(got[k] - want[k]) < 1e-6 for k in want), (got, want)
 
@@ -102,7 +103,8 @@ def test_one_process_loop_reproduces_the_trainer(tmp_path):
     ds = load_data(project.data)
     want = Trainer(project, ds, run_dir=tmp_path / "trainer").fit()
     s = build(project, ds)
-    got = distributed.fit(s.compiled.module, s, project.training, ds.task, ds.num_classes)
+    from layerlab.core.distributed.fit import fit
+    got = fit(s.compiled.module, s, project.training, ds.task, ds.num_classes)
     assert got["status"] == "finished" and got["epochs_run"] == want.epochs_run
     for k, v in want.val_metrics.items():
         assert abs(got["val_metrics"][k] - v) < 1e-6, k

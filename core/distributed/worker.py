@@ -1,0 +1,167 @@
+"""One rank of `layerlab train PROJECT --nproc N` (started by torchrun, see launch.py):
+`python -m layerlab.core.distributed PROJECT [--epochs N] ...`.
+
+Each worker sets the run up as the trainer does (core.train.setup.build, loss at init measured),
+trains its shard, and
+rank 0 alone writes the run folder. Ending: every rank waits at a barrier, the DDP wrapper is
+released, the process group destroyed, output flushed, and the process leaves with os._exit (see
+`__main__.py` for why). A rank that fails prints one line naming itself and the cause and leaves
+at once; torchrun then ends the others.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.distributed as dist
+
+from .ending import end_group, peer_gone
+from .fit import fit
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m layerlab.core.distributed",
+                                description="One DDP worker of `layerlab train --nproc N` (start it with torchrun).")
+    p.add_argument("project")
+    for flag, kind in (("epochs", int), ("device", str), ("seed", int), ("batch-size", int), ("lr", float)):
+        p.add_argument(f"--{flag}", type=kind, help="override the project's training setting")
+    p.add_argument("--out", help="run folder (default: runs/<time>-<name> beside the project)")
+    p.add_argument("--dump-weights", help="folder where every rank writes rank<R>.safetensors")
+    p.add_argument("--json", action="store_true", help="rank 0 prints the result as JSON")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+class Worker:
+    """One rank of `layerlab train --nproc N`: LayerLab's project, data, preflight and set-up
+    (core.train.setup.build), `fit`, and (rank 0) the run folder."""
+
+    def __init__(self, opts: argparse.Namespace):
+        self.opts = opts
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+
+    def say(self, text: str, error: bool = False) -> None:
+        if self.rank == 0 and (error or not (self.opts.quiet or self.opts.json)):
+            print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+    def refuse(self, message: str, fix: str = "") -> int:
+        self.say(f"layerlab train: {message}" + (f": {fix}" if fix else ""), error=True)
+        return 2
+
+    def setup(self) -> int:
+        from ..data import load
+        from ..project import ProjectError, load_project
+        from ..train.checks import preflight
+
+        o = self.opts
+        try:
+            self.project = load_project(o.project)
+        except ProjectError as e:
+            return self.refuse(str(e))
+        spec = self.project.training
+        for name in [n for n in ("epochs", "device", "seed", "batch_size", "lr") if getattr(o, n) is not None]:
+            setattr(spec, name, getattr(o, name))
+        cuda = spec.device == "cuda" or (spec.device == "auto" and torch.cuda.is_available())
+        if cuda:                      # "cuda" is then this rank's GPU
+            torch.cuda.set_device(self.local_rank)
+        spec.device = "cuda" if cuda else "cpu"   # DDP runs on CPU (gloo) or CUDA (nccl); mps has no backend
+        self.backend = "nccl" if cuda else "gloo"
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group(self.backend, timeout=timedelta(minutes=10))
+        try:
+            self.dataset = load(self.project.data, Path(o.project).resolve().parent)
+        except ValueError as e:
+            return self.refuse(f"the data could not be loaded: {e}")
+        errors = [p for p in preflight(self.project, self.dataset) if p.severity == "error"]
+        if errors:
+            return self.refuse(errors[0].message, errors[0].fix)
+        return 0
+
+    def run(self) -> int:
+        from ..train.events import RunResult
+        from ..train.init_loss import measure, record
+        from ..train.runs import RunFolder, _finite, new_run_dir
+        from ..train.setup import build
+
+        spec, rank, world = self.project.training, self.rank, self.world
+        s = build(self.project, self.dataset)          # seed, compile, init, loss, optimizer, schedule
+        init = measure(s, self.dataset, spec)          # every rank holds the same fresh weights
+        # one process: the trainer's own choice (setup.choose_threads); N: the cores shared out
+        threads = s.threads if world == 1 else (int(os.environ.get("LAYERLAB_THREADS", "0"))
+                                                or max(1, (os.cpu_count() or 1) // world))
+        torch.set_num_threads(threads)
+        per_rank = max(1, math.ceil(spec.batch_size / world)) if world > 1 else spec.batch_size
+        s.config["distributed"] = {"world_size": world, "backend": self.backend, "per_rank_batch": per_rank,
+                                   "global_batch": per_rank * world, "threads_per_rank": threads,
+                                   "sharding": "per-epoch shared permutation, padded, rank::world"}
+        folder = None
+        if rank == 0:
+            out = (Path(self.opts.out) if self.opts.out else
+                   new_run_dir(Path(self.opts.project).resolve().parent / "runs", self.project.name))
+            folder = RunFolder(out).create()
+            folder.write_project(self.project)
+            folder.write_json("config.json", s.config)
+            folder.write_json("preprocessing.json", self.dataset.preprocessor.to_dict())
+            folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"])
+            self.say(f"{self.project.name}: {world} DDP worker(s) ({self.backend}), {len(s.data['x_train']):,} "
+                     f"training samples, batch {per_rank}×{world}, {record(folder, spec.loss, init)}, run folder {out}")
+
+        def on_epoch(row, best_state):
+            if folder is None:
+                return
+            folder.append_metrics(row)
+            if best_state is not None:
+                folder.save_state_dict(s.compiled, best_state, "best", {"epoch": str(row["epoch"])})
+            shown = "  ".join(f"{m} {row[m]:.4g}" for m in ("train_loss", "val_loss", *s.metric_names))
+            self.say(f"epoch {row['epoch']}/{spec.epochs}  {shown}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
+
+        out = fit(s.compiled.module, s, spec, self.dataset.task, int(self.dataset.num_classes or 0), rank, world,
+                  on_epoch)
+        if self.opts.dump_weights:
+            from ..weights import save_weights
+            Path(self.opts.dump_weights).mkdir(parents=True, exist_ok=True)
+            save_weights(s.compiled.module, s.compiled.node_of_module,
+                         Path(self.opts.dump_weights) / f"rank{rank}.safetensors")
+        if folder is not None:
+            result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
+                               **{k: v for k, v in out.items() if k not in ("history", "best_state")})
+            if out["status"] == "finished":
+                folder.save_weights(s.compiled, "last", {"epoch": str(out["epochs_run"])})
+                if out["best_state"] is None:
+                    folder.save_weights(s.compiled, "best", {"epoch": str(out["epochs_run"])})
+            folder.write_json("result.json", result.to_dict())
+            folder.close()
+            if self.opts.json:
+                print(json.dumps(_finite({"event": result.status, **result.to_dict()})), flush=True)
+            elif out["status"] == "finished":
+                test = "  ".join(f"{k} {v:.4g}" for k, v in out["test_metrics"].items())
+                best = "" if out["best_value"] is None else f" ({s.monitor} {out['best_value']:.4g})"
+                self.say(f"finished: best epoch {out['best_epoch']}{best}, {out['samples_per_s']:,.0f} samples/s "
+                         f"over {world} worker(s); test: {test}")
+            else:
+                self.say(f"layerlab train: {out['message']}: {out['fix']}", error=True)
+        return 0 if out["status"] == "finished" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    worker = Worker(_parser().parse_args(argv))
+    try:
+        code = worker.setup() or worker.run()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:     # noqa: BLE001 - one line per failed rank, then leave (no barrier: peers may be gone)
+        if not peer_gone(e):
+            cause = f"{type(e).__name__}: {e}".splitlines()[0]
+            print(f"layerlab train: worker rank {worker.rank} failed: {cause}", file=sys.stderr, flush=True)
+        return 1
+    end_group()
+    return code
