@@ -40,8 +40,10 @@ def test_split_matches_sklearn_draw_for_draw(stratified):
 
 def test_training_a_spiral_project_imports_no_sklearn_pandas_or_scipy(tmp_path):
     from layerlab.core.resources import template_path
+    project = tmp_path / "mlp.layerlab.json"          # a copy: train may write the project back
+    project.write_bytes(template_path("mlp").read_bytes())
     code = ("import sys\nfrom layerlab.core.cli import main\n"
-            f"sys.argv = ['layerlab', 'train', {str(template_path('mlp'))!r}, '--epochs', '1', '--out', "
+            f"sys.argv = ['layerlab', 'train', {str(project)!r}, '--epochs', '1', '--out', "
             f"{str(tmp_path / 'run')!r}]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('sklearn', 'pandas', 'scipy', 'matplotlib', 'captum') if m in sys.modules))")
