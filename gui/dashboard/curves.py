@@ -10,7 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider
 
-from .cards import BEST, LR, RESTORED, TRAIN, VAL, Card, dim, ema, finite, hbox, plot_widget, steady_log_y
+from .card import Card, dim, hbox
+from .plot_style import BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y
 from .init_mark import InitMark
 
 DEFAULT_SMOOTHING = 0.6

@@ -7,7 +7,7 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem
 
-from .cards import Card
+from .card import Card
 from .curves import patience_text
 
 ICON = {"error": "⛔", "warning": "⚠", "info": "ℹ"}

@@ -1,31 +1,44 @@
 """The `trainingDashboard` dock: live curves, layer statistics, inspection views, diagnostics,
 run history and the init explorer, in tabs.
 
-While a run trains, a ≤ 30 Hz timer redraws one slice at a time (one card's refresh or its
-repaint), only for cards on screen (a hidden tab catches up when shown), each card at most every
-`min_interval` s, within a CPU budget, and while the trainer waits (gui_turn). Inspection views
-recompute as jobs every few seconds while training, and once more when the run ends.
+While a run trains, a ≤ 30 Hz timer refreshes one card per tick (or one slice of a costly card),
+only cards on screen (a hidden tab catches up when shown), each at most every `min_interval` s
+and within a CPU budget: the trainer runs in its own process, so the cost of drawing is the
+GUI's own, and Qt paints the changed viewports after each refresh. Inspection views recompute
+in the training process every few seconds while training, and once more when the run ends.
 """
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from .curves import LossCard, MetricCard
 from .diagnostics import DiagnosticsCard
+from .gradients import GradientsCard
 from .histograms import HistogramCard
 from .history import HistoryCard
 from .init_explorer import InitExplorer
 from .inspect_views import BoundaryCard, ConfusionCard, FeatureMapsCard
-from .layers import GradientsCard
 from .saliency_view import SaliencyCard
 
 INSPECT_EVERY_S = 2.0
-REDRAW_MS = 34          # ≤ 30 redraw slices a second
-INSPECT_BUDGET = 0.02   # share of the training thread's time inspection jobs may take
-GUI_BUDGET = 0.03       # share of one core the dashboard may use for redraws while a run trains
+REDRAW_MS = 34          # ≤ 30 refresh slices a second
+INSPECT_BUDGET = 0.02   # share of the training process's time inspection jobs may take
+GUI_BUDGET = 0.25       # share of one core the dashboard may use for redraws while a run trains
+
+
+def _splitter(orientation, widgets, stretch=()) -> QSplitter:
+    """Splitters, not a grid: each row gets its own proportions and the user can drag them."""
+    sp = QSplitter(orientation)
+    for w in widgets:
+        sp.addWidget(w)
+    for i, f in enumerate(stretch):
+        sp.setStretchFactor(i, f)
+    sp.setChildrenCollapsible(False)
+    sp.setHandleWidth(6)
+    return sp
 
 
 def explain(error: str) -> str:
@@ -46,6 +59,26 @@ class TrainingDashboard(QWidget):
         self.setObjectName("dashboardContent")
         self.controller = controller
         self.store = None
+        self._make_cards(ctx)
+        self._lay_out()
+        self._drawn: dict[int, tuple] = {}   # id(card) -> (version drawn, when)
+        self._last_inspect = 0.0
+        self._cpu_mark = None
+        self._duty = 0.0
+        self._job = None
+        self._job_cost = 0.0
+        self._inspected_epoch = -1
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._work)
+        controller.run_started.connect(self.follow)
+        controller.tick.connect(self.on_tick)
+        controller.job_done.connect(self.on_job)
+        controller.job_cost.connect(lambda s: setattr(self, "_job_cost", 0.5 * self._job_cost + 0.5 * s))
+        controller.run_ended.connect(self.on_run_ended)
+        ctx.replaced.connect(self.clear)   # another project: nothing of the last one stays on screen
+
+    def _make_cards(self, ctx) -> None:
         request = self._request
         self.loss = LossCard()
         self.metric_card = MetricCard()
@@ -59,36 +92,21 @@ class TrainingDashboard(QWidget):
         self.confusion = ConfusionCard(request)
         self.history = HistoryCard()
         self.init_explorer = InitExplorer(ctx)
+        self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics]
+        self.inspectors = {c.key(): c for c in (self.saliency, self.features, self.boundary, self.confusion)}
 
+    def _lay_out(self) -> None:
         self.inspect_tabs = QTabWidget(objectName="inspectTabs")
         self.inspect_tabs.setDocumentMode(True)
         for card, label in ((self.saliency, "Saliency"), (self.features, "Feature maps"),
                             (self.boundary, "Boundary"), (self.confusion, "Confusion")):
             self.inspect_tabs.addTab(card, label)
         self.inspect_tabs.currentChanged.connect(lambda _i: self._inspect(force=True))
-
-        # splitters, not a grid: each row gets its own proportions and the user can drag them
-        top = QSplitter(Qt.Orientation.Horizontal)
-        for card in (self.loss, self.metric_card, self.gradients):
-            top.addWidget(card)
-        for i, f in enumerate((4, 3, 3)):
-            top.setStretchFactor(i, f)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.activations)
-        bottom.addWidget(self.inspect_tabs)
-        bottom.setStretchFactor(0, 3)
-        bottom.setStretchFactor(1, 2)
-        live = QSplitter(Qt.Orientation.Vertical)
-        live.addWidget(top)
-        live.addWidget(bottom)
-        for sp in (top, bottom, live):
-            sp.setChildrenCollapsible(False)
-            sp.setHandleWidth(6)
-
-        layers = QSplitter(Qt.Orientation.Horizontal)
-        layers.addWidget(self.weights)
-        layers.addWidget(self.diagnostics)
-
+        H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        top = _splitter(H, (self.loss, self.metric_card, self.gradients), (4, 3, 3))
+        bottom = _splitter(H, (self.activations, self.inspect_tabs), (3, 2))
+        live = _splitter(V, (top, bottom))
+        layers = _splitter(H, (self.weights, self.diagnostics))
         self.tabs = QTabWidget(objectName="dashboardTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(live, "Live")
@@ -100,29 +118,9 @@ class TrainingDashboard(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tabs)
 
-        self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics]
-        self.inspectors = {c.key(): c for c in (self.saliency, self.features, self.boundary, self.confusion)}
-        self._drawn: dict[int, tuple] = {}   # id(card) -> (version drawn, when)
-        self._last_inspect = 0.0
-        self._cpu_mark = None
-        self._duty = 0.0
-        self._job = None
-        self._job_cost = 0.0
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._work)
-        self._inspected_epoch = -1
-        controller.run_started.connect(self.follow)
-        controller.tick.connect(self.on_tick)
-        controller.job_done.connect(self.on_job)
-        controller.job_cost.connect(lambda s: setattr(self, "_job_cost", 0.5 * self._job_cost + 0.5 * s))
-        controller.run_ended.connect(self.on_run_ended)
-        ctx.replaced.connect(self.clear)   # another project: nothing of the last one stays on screen
-
     # ------------------------------------------------------------ following a run
     def follow(self, store) -> None:
         self.store = store
-        self._set_live(True)
         self._drawn.clear()
         self._job = None
         self._inspected_epoch = -1
@@ -132,9 +130,7 @@ class TrainingDashboard(QWidget):
     def on_tick(self, store) -> None:
         if store is not self.store:
             self.follow(store)
-        if not self._timer.isActive():
-            if store.status == "running":   # started, or resumed after a pause
-                self._set_live(True)
+        if not self._timer.isActive():   # resumed after a pause
             self._timer.start()
         self._inspect()
 
@@ -155,13 +151,11 @@ class TrainingDashboard(QWidget):
         self._tab_text()
 
     def _work(self) -> None:
-        """One slice of redrawing per timer tick while a run is active. A slice is a card's
-        refresh (or a part of it) or its repaint, done while the trainer waits (gui_turn), so
-        the GUI thread never blocks for long and never fights the trainer for the GIL."""
+        """One slice of refreshing per timer tick while a run is active: a card's refresh, or a
+        part of a costly one, so the GUI thread never blocks for long."""
         st = self.store
         if st is None or st.status != "running":   # paused or ended: everything, at once
             self._timer.stop()
-            self._set_live(False)
             if st is not None:
                 self.redraw(force=True)
             return
@@ -169,32 +163,28 @@ class TrainingDashboard(QWidget):
         if self._job is None:
             if not self._within_budget(now):
                 return
-            due = []
-            for card in self.cards:
-                if not card.isVisible():   # hidden tab: catches up when it is shown
-                    continue
-                version = st.version if card.per_step else st.epoch_version
-                drawn, when = self._drawn.get(id(card), (None, 0.0))
-                if drawn != version and now - when >= card.min_interval:
-                    due.append((when, id(card), card, version))
-            if not due:
+            self._job = self._most_overdue(st, now)
+            if self._job is None:
                 return
-            _, _, card, version = min(due)     # the longest-waiting card
-            self._job = [card, version, False]
-        card, version, painting = self._job
-        with self.controller.gui_turn():
-            if not painting:
-                self._job[2] = card.step(st)
-            else:
-                QCoreApplication.sendPostedEvents()
-                card.repaint()
-                self._drawn[id(card)] = (version, now)
-                self._job = None
+        card, version = self._job
+        if card.step(st):
+            self._drawn[id(card)] = (version, now)
+            self._job = None
         self._tab_text()
 
-    def _set_live(self, live: bool) -> None:
+    def _most_overdue(self, st, now: float):
+        due = []
         for card in self.cards:
-            card.set_live(live)
+            if not card.isVisible():   # hidden tab: catches up when it is shown
+                continue
+            version = st.version if card.per_step else st.epoch_version
+            drawn, when = self._drawn.get(id(card), (None, 0.0))
+            if drawn != version and now - when >= card.min_interval:
+                due.append((when, id(card), card, version))
+        if not due:
+            return None
+        _, _, card, version = min(due)     # the longest-waiting card
+        return [card, version]
 
     def _tab_text(self) -> None:
         n = len(self.store.diagnoses) if self.store is not None else 0
@@ -203,9 +193,8 @@ class TrainingDashboard(QWidget):
             self.tabs.setTabText(1, text)
 
     def _within_budget(self, now: float) -> bool:
-        """Keep this thread's CPU share under GUI_BUDGET while training. Every repaint holds the
-        GIL the training thread needs (and hands it back and forth on each Qt call), so a
-        dashboard that redraws whenever it likes can halve the training speed."""
+        """Keep this thread's CPU share under GUI_BUDGET while training: on a machine with few
+        cores the GUI's drawing takes CPU time from the training process."""
         cpu = time.thread_time()
         last = self._cpu_mark
         self._cpu_mark = (now, cpu)
@@ -226,7 +215,7 @@ class TrainingDashboard(QWidget):
             return
         now = time.monotonic()
         fresh = st.epoch_version != self._inspected_epoch
-        # a job runs in the training thread: keep it to ~2% of the run (a 50 ms saliency: every 2.5 s)
+        # a job runs in the training process: keep it to ~2% of the run (a 50 ms saliency: every 2.5 s)
         wait = max(INSPECT_EVERY_S, self._job_cost / INSPECT_BUDGET) if st.active else 0.0
         if force or (fresh and now - self._last_inspect >= wait):
             if page.update_now():
@@ -264,7 +253,6 @@ class TrainingDashboard(QWidget):
         self._tab_text()
 
     def on_run_ended(self, store) -> None:
-        self._set_live(False)
         if store.status == "failed":   # the cause and the fix are in the diagnostics panel
             self.tabs.setCurrentIndex(1)
         self.redraw(force=True)
@@ -274,5 +262,5 @@ class TrainingDashboard(QWidget):
         if self.history.isVisible():
             self.history.reload()
 
-    def _request(self, key: str, fn) -> bool:
-        return self.controller.submit(key, fn)
+    def _request(self, key: str, params: dict) -> bool:
+        return self.controller.submit(key, params)

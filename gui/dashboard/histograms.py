@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QGraphicsItem
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider
 
 from ...core.layers import spec_of
-from .cards import AXIS, BG, Card, hbox, layer_color
+from .card import Card, hbox
+from .plot_style import AXIS, BG, layer_color
 
 MAX_PLOTS = 16
 PLOTS_PER_STEP = 3     # small plots updated per GUI tick while training

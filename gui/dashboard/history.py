@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
-from .cards import TRAIN, VAL, Card, dim, legend, plot_widget
+from .card import Card, dim
+from .plot_style import TRAIN, VAL, legend, plot_widget
 
 KEYS = ("optimizer", "lr", "schedule", "init", "batch_size", "epochs", "weight_decay", "loss")
 COLUMNS = ["run", "status", "epochs", "optimizer", "lr", "schedule", "init", "batch", "best val", "test"]

@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from ...core.specs import INITS
-from .cards import AXIS, Card, dim, layer_color, plot_widget
+from .card import Card, dim
+from .plot_style import AXIS, layer_color, plot_widget
 from .histograms import HistGrid, key_layer
 
 DEFAULT = ("auto", "xavier_normal", "small_normal", "large_normal")

@@ -1,6 +1,6 @@
 """Conv feature maps for a chosen sample and layer, the decision boundary of 2-D data sets
-(updated during training), and the confusion matrix. Each computes as a job (see worker.py)
-and draws the small array that comes back."""
+(updated during training), and the confusion matrix. Each is computed in the training process
+(core/train/model_views.py) and draws the small array that comes back."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,39 +8,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QSpinBox
 
-from .cards import BG, Card, dim, plot_widget
+from .card import Card, dim
+from .plot_style import BG, plot_widget
 
 CLASS_COLORS = np.array([[76, 141, 255], [245, 158, 11], [34, 197, 94], [239, 68, 68], [168, 85, 247],
                          [6, 182, 212], [236, 72, 153], [132, 204, 22], [249, 115, 22], [148, 163, 184]], float) / 255
 MAX_MAPS = 32
 
 
-def _split(trainer):
-    s = trainer.setup
-    return ("val", s.data["x_val"], s.data["y_val"]) if len(s.data["x_val"]) else ("train", s.data["x_train"],
-                                                                                   s.data["y_train"])
-
-
 # ---------------------------------------------------------------- feature maps
-def feature_maps_job(index: int, layer: str | None):
-    def job(trainer):
-        from ...core.train.saliency import feature_maps
-        s = trainer.setup
-        mod = s.compiled.module
-        layers = [n.target for n in mod.graph.nodes if n.op == "call_module"]
-        shapes = s.compiled.analysis.shapes
-        node_of = s.compiled.node_of_module
-        spatial = [n for n in layers if n in node_of and len(shapes[node_of[n]].shape) == 3]
-        if not spatial:
-            raise ValueError("no layer of this network outputs feature maps [C, H, W]: add a Conv2d layer")
-        name = layer if layer in spatial else spatial[0]
-        _, xs, _ = _split(trainer)
-        i = min(max(0, index), len(xs) - 1)
-        return {"layer": name, "layers": spatial, "maps": feature_maps(s.compiled, xs[i], name), "index": i,
-                "count": len(xs)}
-    return job
-
-
 def mosaic(maps: np.ndarray, cols: int = 8) -> np.ndarray:
     """[C, H, W] -> one image, each map normalized on its own (a dead map reads as flat black)."""
     maps = maps[:MAX_MAPS]
@@ -82,7 +58,7 @@ class FeatureMapsCard(Card):
         return "feature_maps"
 
     def update_now(self) -> bool:
-        return self.request(self.key(), feature_maps_job(self.sample.value(), self.layer.currentText() or None))
+        return self.request(self.key(), {"index": self.sample.value(), "layer": self.layer.currentText() or None})
 
     def show_result(self, r, error: str) -> None:
         if error:
@@ -114,21 +90,6 @@ class FeatureMapsCard(Card):
 
 
 # ---------------------------------------------------------------- decision boundary
-def boundary_job(resolution: int = 90):
-    def job(trainer):
-        from ...core.train.inspection import decision_boundary
-        ds = trainer.dataset
-        raw = ds.raw_x_train
-        if raw.dim() != 2 or raw.shape[1] != 2:
-            raise ValueError("the decision boundary is drawn for data sets with 2 input features")
-        xs, ys, grid = decision_boundary(trainer.setup.compiled, raw, ds.preprocessor, resolution,
-                                         kind="probs" if ds.task == "classification" else "value")
-        n = min(len(raw), 600)
-        return {"xs": xs, "ys": ys, "grid": grid, "points": raw[:n].numpy().copy(),
-                "labels": ds.y_train[:n].numpy().copy(), "task": ds.task}
-    return job
-
-
 class BoundaryCard(Card):
     def __init__(self, request, parent=None):
         super().__init__("Decision boundary", "decisionBoundary", parent)
@@ -147,7 +108,7 @@ class BoundaryCard(Card):
         return "boundary"
 
     def update_now(self) -> bool:
-        return self.request(self.key(), boundary_job())
+        return self.request(self.key(), {"resolution": 90})
 
     def show_result(self, r, error: str) -> None:
         if error:
@@ -183,18 +144,6 @@ class BoundaryCard(Card):
 
 
 # ---------------------------------------------------------------- confusion matrix
-def confusion_job():
-    def job(trainer):
-        from ...core.train.inspection import confusion_matrix
-        ds = trainer.dataset
-        if ds.task != "classification":
-            raise ValueError("a confusion matrix needs a classification task")
-        split, xs, ys = _split(trainer)
-        return {"cm": confusion_matrix(trainer.setup.compiled, xs, ys, int(ds.num_classes)),
-                "names": list(ds.class_names), "split": split}
-    return job
-
-
 class ConfusionCard(Card):
     def __init__(self, request, parent=None):
         super().__init__("Confusion matrix", "confusionMatrix", parent)
@@ -215,7 +164,7 @@ class ConfusionCard(Card):
         return "confusion"
 
     def update_now(self) -> bool:
-        return self.request(self.key(), confusion_job())
+        return self.request(self.key(), {})
 
     def show_result(self, r, error: str) -> None:
         if error:

@@ -1,6 +1,6 @@
 """Saliency (objectName `saliencyView`): pick a validation sample and a method; image inputs
 show input, heat map (with a colour bar) and overlay; tabular and token inputs show one bar per
-feature / token. The attribution is computed by core.train.saliency (Captum) as a job that runs
+feature / token. The attribution is computed by core.train.saliency (Captum) in the training process
 between two training steps, so the picture follows the model as it learns."""
 from __future__ import annotations
 
@@ -8,34 +8,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QSpinBox, QStackedWidget
 
-from .cards import AXIS, BG, TRAIN, VAL, Card, dim
+from .card import Card, dim
+from .plot_style import AXIS, BG, TRAIN, VAL
 
 METHOD_LABELS = {"gradient": "gradient", "smoothgrad": "SmoothGrad", "integrated_gradients": "integrated gradients",
                  "gradcam": "Grad-CAM"}
-
-
-def saliency_job(index: int, method: str, layer: str | None):
-    """fn(trainer) -> dict, run where the model is consistent (see worker.py)."""
-    def job(trainer):
-        import torch
-        from ...core.train.probes import probe_mode
-        from ...core.train.saliency import saliency
-        s = trainer.setup
-        split = "val" if len(s.data["x_val"]) else "train"
-        xs, ys = s.data[f"x_{split}"], s.data[f"y_{split}"]
-        i = min(max(0, index), len(xs) - 1)
-        x = xs[i]
-        with probe_mode(s.compiled.module):
-            out = s.compiled.module(x.unsqueeze(0))[0].float()
-        probs = torch.softmax(out, -1) if out.dim() == 1 and out.numel() > 1 else None
-        attr = saliency(s.compiled, x, None, method, layer if method == "gradcam" else None)
-        return {"index": i, "count": len(xs), "x": x.detach().float().cpu().numpy().copy(), "attr": attr,
-                "true": ys[i].detach().cpu().numpy().copy(), "pred": int(out.argmax()) if out.dim() == 1 else None,
-                "conf": float(probs.max()) if probs is not None else None, "method": method,
-                "task": trainer.dataset.task, "class_names": list(trainer.dataset.class_names or []),
-                "feature_names": list(getattr(trainer.dataset, "feature_names", []) or []),
-                "convs": [n for n, m in s.compiled.module.named_children() if type(m).__name__.startswith("Conv")]}
-    return job
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -102,7 +79,7 @@ class SaliencyCard(Card):
         method = self.method.currentData()
         self.layer.setVisible(method == "gradcam")
         layer = self.layer.currentText() or None
-        return self.request(self.key(), saliency_job(self.sample.value(), method, layer))
+        return self.request(self.key(), {"index": self.sample.value(), "method": method, "layer": layer})
 
     def show_result(self, r, error: str) -> None:
         if error:

@@ -1,20 +1,21 @@
-"""TrainingController: starts, pauses, resumes and stops runs; owns the thread and the store.
+"""TrainingController: starts, pauses, resumes and stops runs; owns the worker thread and the
+run's store.
 
 The GUI never sees the trainer's steps one by one: batches of events land in the run's
-MetricsStore, and a QTimer emits `tick` at most 30 times a second when something changed;
-the dashboard redraws on that tick only.
+MetricsStore (its only writer is `store.apply`), and a QTimer emits `tick` at most 30 times a
+second when something changed; the dashboard redraws on that tick only.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-from typing import Callable
+import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
-from .store import MetricsStore
-from .worker import Crashed, JobResult, TrainingThread, run_job
+from .store import MetricsStore, ProcessDied
+from .worker import JobResult, TrainingThread
 
-REDRAW_MS = 34   # ≤ 30 Hz
+REDRAW_MS = 34          # ≤ 30 Hz
+JOB_TIMEOUT_S = 30.0    # an inspection after the run, answered by the idle training process
 
 
 class TrainingController(QObject):
@@ -24,13 +25,13 @@ class TrainingController(QObject):
     run_ended = Signal(object)         # MetricsStore, once the thread is gone
     failed = Signal(str, str, str)     # message, fix, details (traceback or preflight problems)
     job_done = Signal(str, object, str)  # key, value, error
-    job_cost = Signal(float)             # seconds a job took
+    job_cost = Signal(float)             # seconds a job took the training process
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.thread: TrainingThread | None = None
         self.store: MetricsStore | None = None
-        self.trainer = None            # the last run's trainer (its model, for inspection after the run)
+        self.model_process = None      # the process holding the last run's model (inspection after it)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._tick)
@@ -44,16 +45,17 @@ class TrainingController(QObject):
     def status(self) -> str:
         return self.store.status if self.store is not None else "idle"
 
-    def start(self, project, base_dir=None, run_dir=None, make_trainer: Callable | None = None) -> MetricsStore:
-        """Train a snapshot of `project` (edits made during the run apply to the next run)."""
+    def start(self, project, base_dir=None, run_dir=None, resume_from=None) -> MetricsStore:
+        """Train a snapshot of `project` in the training process (edits made during the run apply
+        to the next run)."""
         if self.thread is not None:
             raise RuntimeError("a run is in progress: stop it first")
-        from ...core.project import Project
-        snapshot = Project.from_dict(project.to_dict())
-        self.store = MetricsStore(project.name)
-        self.store.status = "starting"
-        self.trainer = None
-        self.thread = TrainingThread(snapshot, base_dir, run_dir, self, make_trainer)
+        request = {"project": project.to_dict(), "base_dir": str(base_dir) if base_dir else None,
+                   "run_dir": str(run_dir) if run_dir else None,
+                   "resume_from": str(resume_from) if resume_from else None}
+        self.store = MetricsStore(project.name, status="starting")
+        self.model_process = None
+        self.thread = TrainingThread(request, self)
         self.thread.events.connect(self._on_events)
         self.thread.finished.connect(self._on_thread_finished)
         self.thread.start()
@@ -65,63 +67,66 @@ class TrainingController(QObject):
 
     def pause(self) -> None:
         if self.thread is not None:
-            self.thread.control.pause()
+            self.thread.command("pause")
 
     def resume(self) -> None:
         if self.thread is not None:
-            self.thread.control.resume()
+            self.thread.command("resume")
 
     def stop(self) -> None:
         if self.thread is not None:
-            self.thread.control.stop()
-
-    def gui_turn(self):
-        """Context for a repaint: the trainer waits at its next step until it ends (worker.py)."""
-        if self.thread is not None and self.status == "running":
-            return self.thread.control.gui_turn()
-        return nullcontext()
+            self.thread.command("stop")
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
-        """Stop and wait for the thread (closing the window); True when it is gone."""
+        """Stop the run and wait for the thread (closing the window); True when it is gone."""
         if self.thread is None:
             return True
-        self.thread.control.stop()
+        self.thread.command("stop")
         done = self.thread.wait(timeout_ms)
         if done:
             self._on_thread_finished()
         return done
 
     # ------------------------------------------------------------ inspection jobs
-    def submit(self, key: str, fn: Callable) -> bool:
-        """Run fn(trainer) where it is safe: between two steps while training, at once (in this
-        thread) when paused or after the run. False when there is no model yet."""
-        if self.thread is not None and self.status in ("running", "starting"):
-            self.thread.submit(key, fn)
+    def submit(self, key: str, params: dict) -> bool:
+        """Ask the training process for an inspection (core/train/model_views.py). During a run it
+        runs between two steps and arrives with the thread's next batch; after the run the idle
+        process answers at once. False when there is no model to look at."""
+        if self.thread is not None:
+            self.thread.command("inspect", key, params)
             return True
-        trainer = self.thread.trainer if self.thread is not None else self.trainer
-        if trainer is None or getattr(trainer, "setup", None) is None:
+        proc = self.model_process
+        from ...core.train import process
+        if proc is None or process.spare(start=False) is not proc:   # gone, or another run took it
             return False
-        r = run_job(key, fn, trainer)   # paused: the training thread is blocked; ended: it is gone
-        self.job_done.emit(r.key, r.value, r.error)
-        return True
+        try:
+            proc.send("inspect", key, params)
+            deadline = time.monotonic() + JOB_TIMEOUT_S
+            while time.monotonic() < deadline:
+                msg = proc.receive(0.1)
+                if msg is not None and msg[0] == "job" and msg[1] == key:
+                    self.job_done.emit(key, msg[2], msg[3])
+                    return True
+        except process.ProcessGone:
+            pass
+        self.model_process = None
+        return False
 
     # ------------------------------------------------------------ from the thread
     def _on_events(self, batch: list) -> None:
         store = self.store
         before = store.status
-        plain = []
-        for ev in batch:
-            if isinstance(ev, JobResult):
-                self.job_cost.emit(ev.seconds)
-                self.job_done.emit(ev.key, ev.value, ev.error)
-            elif isinstance(ev, Crashed):
-                store.failure = (ev.message, "")
-                store.status = "failed"
-                store.crash_details = ev.details
-            else:
-                plain.append(ev)
-        if plain:
-            store.apply(plain)
+        events = []
+        for item in batch:
+            if isinstance(item, tuple):          # (time reported, event)
+                events.append(item[1])
+            elif isinstance(item, JobResult):
+                self.job_cost.emit(item.seconds)
+                self.job_done.emit(item.key, item.value, item.error)
+            else:                                # Crashed, ProcessDied
+                events.append(item)
+        if events:
+            store.apply(events)
         if store.status != before:
             self.status_changed.emit(store.status)
 
@@ -135,15 +140,15 @@ class TrainingController(QObject):
         if thread is None:
             return
         thread.wait()
-        self.trainer = thread.trainer
+        QCoreApplication.sendPostedEvents(self)   # its last batch, when shutdown() waited for it
         self.thread = None
+        self.model_process = thread.proc if thread.ended else None
         thread.deleteLater()
         self.timer.stop()
         store = self.store
         if store.status in ("starting", "running", "paused"):   # ended without a final event
-            store.status = "stopped" if thread.control.stopped else "failed"
-            if store.status == "failed" and store.failure is None:
-                store.failure = ("the training thread ended without a result", "")
+            store.apply([ProcessDied("the training process ended without a result",
+                                     "Press Train to start again; your graph and edits are kept.")])
         self._tick()
         self.status_changed.emit(store.status)
         self.run_ended.emit(store)

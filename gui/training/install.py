@@ -27,9 +27,10 @@ DASHBOARD_SHARE = 0.55  # of the window height, the first time a run starts
 WARM_UP_DELAY_MS = 300   # after the window is shown
 STATUS_EVERY_S = 0.5      # QProgressBar repaints synchronously on every visible change
 SIDE_WIDTH = 440        # the set-up forms, and six unclipped dock tab titles, need this much
-HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.trainer",
-         "layerlab.core.train.checks", "layerlab.core.train.saliency", "layerlab.core.train.inspection",
-         "captum.attr")   # saliency imports Captum on first use: seconds, not in the middle of a run
+WARM_PROCESS_DELAY_MS = 500   # after the panels are built: the training process starts while the app idles
+# the GUI process never trains (the training process imports the trainer, Captum, ...)
+HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.checks",
+         "layerlab.core.train.wire")
 
 
 def _warm_imports(done) -> None:
@@ -172,9 +173,15 @@ class TrainingUI(QObject):
         self._project_replaced()
         self._status_changed("idle")
         self.ready.emit()
+        QTimer.singleShot(WARM_PROCESS_DELAY_MS, self._warm_process)
         if self._pending_train:
             self._pending_train = False
             self.train()
+
+    def _warm_process(self) -> None:
+        """Start the training process ahead of the first Train (torch imports there meanwhile)."""
+        from ...core.train import process
+        process.spare()
 
     # ------------------------------------------------------------ layout
     def _dock(self, title: str, name: str, area) -> QDockWidget:

@@ -1,31 +1,28 @@
-"""The training thread: core.train.Trainer.fit in a QThread, its events batched to the GUI.
+"""The worker thread: the GUI's single point of contact with the training process.
 
-The trainer calls `on_event` in this thread. Events are plain dataclasses (numbers, lists,
-numpy copies), so they cross threads as they are; they are collected and handed over in one
-queued signal about every 50 ms (and at once for the rare ones: start, pause, resume, end),
-so the GUI thread wakes ~20 times a second whatever the step or epoch rate.
+One `TrainingThread` per run. It takes the warm process (core/train/process.py), sends it the
+run, relays what comes back to the GUI thread in one queued signal about every 50 ms (at once
+for the rare events: start, pause, resume, end), and forwards pause / resume / stop and
+inspection requests from the GUI thread. The trainer and the GUI never share an interpreter
+lock, and a crash of the process (exception, segfault, out of memory, SIGKILL) ends the run
+with a `ProcessDied` item instead of taking the window with it.
 
-Inspection jobs (saliency, decision boundary, ...) need the model in a consistent state: they
-are queued here and run inside `on_event`, i.e. between two optimizer steps, never concurrently
-with one. Stopping is cooperative (Control.stop); the thread is never terminated.
+Relayed items: `(t, event)` pairs (t: time.monotonic() in the process when the trainer
+reported the event), `JobResult`, `Crashed`, `ProcessDied`.
 """
 from __future__ import annotations
 
 import threading
 import time
-import traceback
-from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from .store import Crashed, ProcessDied
+
 FLUSH_S = 0.05
-# handed over at once; the rest (steps, epoch ends: hundreds a second on a small data set) waits
-# for the next 50 ms batch: each hand-over wakes the GUI thread and costs the trainer the GIL
-URGENT = {"RunStarted", "Paused", "Resumed", "Finished", "Stopped", "Failed"}
-JOB_GAP_S = 0.25     # at most ~4 inspection jobs a second while training: they cost training time
+URGENT_KINDS = ("crashed", "job")
 
 
 @dataclass
@@ -33,138 +30,101 @@ class JobResult:
     key: str
     value: Any = None
     error: str = ""
-    seconds: float = 0.0      # what the job cost (the training thread's time, while training)
-
-
-@dataclass
-class Crashed:
-    """An exception escaped the trainer (a bug, or a failure it did not anticipate)."""
-    message: str
-    details: str
-
-
-class TurnControl:
-    """core.train.events.Control plus "GUI turns": while the GUI thread repaints a plot it holds
-    a lock, and the trainer, which reads `pending` once per step, waits for it there.
-
-    Two Python threads hand the GIL back and forth on every Qt and torch call; a repaint racing
-    a training step took several times its own CPU time and made the GUI's timers 40 ms late.
-    Taking turns costs the trainer exactly the repaint's time and nothing more."""
-
-    def __new__(cls):
-        from ...core.train.events import Control
-
-        class _TurnControl(Control):
-            def __init__(self):
-                self._turn = threading.Lock()
-                self._gui_busy = False
-                super().__init__()
-
-            @property
-            def pending(self):
-                if self._gui_busy:
-                    with self._turn:       # blocks (GIL released) until the GUI's repaint is done
-                        pass
-                return self._pending
-
-            @pending.setter
-            def pending(self, value):
-                self._pending = value
-
-            @contextmanager
-            def gui_turn(self):
-                with self._turn:
-                    self._gui_busy = True
-                    try:
-                        yield
-                    finally:
-                        self._gui_busy = False
-
-        return _TurnControl()
-
-
-def run_job(key: str, fn: Callable, trainer) -> JobResult:
-    """fn(trainer) with the global RNG saved and restored (SmoothGrad draws noise; a seeded run
-    must train the same whether or not someone looked at it). Errors become the result."""
-    import torch
-    rng = torch.get_rng_state()
-    t0 = time.perf_counter()
-    try:
-        r = JobResult(key, fn(trainer))
-    except Exception as e:  # a failed inspection must never end the run
-        r = JobResult(key, None, f"{type(e).__name__}: {e}")
-    finally:
-        torch.set_rng_state(rng)
-    r.seconds = time.perf_counter() - t0
-    return r
+    seconds: float = 0.0      # what the job cost the training process
 
 
 class TrainingThread(QThread):
     events = Signal(list)
 
-    def __init__(self, project, base_dir=None, run_dir=None, parent=None, make_trainer: Callable | None = None):
+    def __init__(self, request: dict, parent=None):
         super().__init__(parent)
-        self.project = project
-        self.base_dir = base_dir
-        self.run_dir = run_dir
-        self.control = TurnControl()
-        self.trainer = None
-        self._make_trainer = make_trainer
-        self._pending: list = []
+        self.request = request
+        self.proc = None
+        self.stopped = False          # stop was asked (a process that then dies was stopped, not crashed)
+        self.ended = False
+        self._early: list[tuple] = []   # commands given before the process took the run
         self._lock = threading.Lock()
-        self._jobs: deque[tuple[str, Callable]] = deque()
+        self._pending: list = []
         self._last_flush = 0.0
-        self._last_job = 0.0
         self.setObjectName("layerlabTraining")
 
     # ------------------------------------------------------------ GUI thread
-    def submit(self, key: str, fn: Callable) -> None:
-        """Run fn(trainer) between two steps; its JobResult arrives with the next batch. A newer
-        job with the same key replaces an older one still waiting."""
+    def command(self, *msg) -> None:
+        """pause / resume / stop / ("inspect", key, params): forwarded to the process."""
+        if msg[0] == "stop":
+            self.stopped = True
         with self._lock:
-            for i, (k, _) in enumerate(self._jobs):
-                if k == key:
-                    del self._jobs[i]
-                    break
-            self._jobs.append((key, fn))
-
-    # ------------------------------------------------------------ training thread
-    def run(self) -> None:
+            if self.proc is None:
+                self._early.append(msg)
+                return
+            proc = self.proc
+        from ...core.train.process import ProcessGone
         try:
-            if self._make_trainer is not None:
-                self.trainer = self._make_trainer()
-            else:
-                from ...core.train.trainer import Trainer
-                self.trainer = Trainer(self.project, None, self.base_dir, run_dir=self.run_dir)
-            self.trainer.fit(self._on_event, self.control)
-        except Exception as e:  # shown in a dialog by the controller; the app stays usable
-            self._pending.append(Crashed(f"{type(e).__name__}: {e}", traceback.format_exc()))
+            proc.send(*msg)
+        except ProcessGone:
+            pass    # the reading loop reports the death
+
+    # ------------------------------------------------------------ worker thread
+    def run(self) -> None:
+        from ...core.train import process
+        proc = None
+        try:
+            proc = process.take()
+            proc.wait_ready()
+            proc.send("train", self.request)
+            with self._lock:
+                self.proc = proc
+                early, self._early = self._early, []
+            for msg in early:
+                proc.send(*msg)
+            while not self.ended:
+                msg = proc.receive(FLUSH_S)
+                if msg is not None:
+                    self._dispatch(msg)
+                if time.monotonic() - self._last_flush >= FLUSH_S:
+                    self._flush()
+        except process.ProcessGone as e:
+            self._pending.append(self._died(str(e)))
         finally:
             self._flush()
+            if proc is not None and self.ended:
+                process.give_back(proc)      # keeps the model for inspection after the run
+            elif proc is not None:
+                proc.close(0)
+                process.spare()              # warm again at once: the user can train again
 
-    def _on_event(self, ev) -> None:
-        self._pending.append(ev)
-        name = type(ev).__name__
-        if self._jobs and name in ("Step", "EpochEnd", "Finished", "Stopped"):
-            self._run_jobs(force=name != "Step")
-        now = time.perf_counter()
-        if name in URGENT or now - self._last_flush >= FLUSH_S:
-            self._flush(now)
+    def _dispatch(self, msg) -> None:
+        kind = msg[0]
+        if kind == "events":
+            self._pending.extend(tuple(pair) for pair in msg[1])
+        elif kind == "job":
+            self._pending.append(JobResult(msg[1], msg[2], msg[3], msg[4]))
+        elif kind == "crashed":
+            self._pending.append(Crashed(msg[1], msg[2]))
+        elif kind == "ended":
+            self.ended = True
+        if kind in URGENT_KINDS or (kind == "events" and _has_urgent(msg[1])):
+            self._flush()
 
-    def _run_jobs(self, force: bool) -> None:
-        now = time.perf_counter()
-        if not force and now - self._last_job < JOB_GAP_S:
-            return
-        while True:
-            with self._lock:
-                if not self._jobs:
-                    break
-                key, fn = self._jobs.popleft()
-            self._pending.append(run_job(key, fn, self.trainer))
-        self._last_job = time.perf_counter()
+    def _died(self, reason: str) -> ProcessDied:
+        from ...core.train.process import checkpoint_epoch
+        run_dir = self.request.get("run_dir")
+        epoch = checkpoint_epoch(run_dir) if run_dir else None
+        kept = (f"its run folder keeps the checkpoint of epoch {epoch} and can be resumed" if epoch
+                else "no checkpoint was saved yet")
+        if self.stopped:
+            return ProcessDied(f"{reason} while stopping", f"Your graph and edits are kept; {kept}.")
+        return ProcessDied(f"{reason} during the run",
+                           f"Press Train to start again (your graph and edits are kept); {kept}. If it "
+                           "happens again, try a smaller batch size or model.")
 
-    def _flush(self, now: float | None = None) -> None:
+    def _flush(self) -> None:
         if self._pending:
             batch, self._pending = self._pending, []
             self.events.emit(batch)
-        self._last_flush = now or time.perf_counter()
+        self._last_flush = time.monotonic()
+
+
+def _has_urgent(pairs) -> bool:
+    from ...core.train.child import URGENT
+    return any(isinstance(ev, URGENT) for _, ev in pairs)

@@ -7,7 +7,7 @@ import numpy as np
 
 from layerlab.core.train.probes import ProbeSnapshot
 from layerlab.core.train.events import EpochEnd, Finished, Paused, Resumed, RunResult, RunStarted, Step
-from layerlab.gui.dashboard.cards import ema
+from layerlab.gui.dashboard.plot_style import ema
 from layerlab.gui.training.store import MetricsStore, Series
 
 
@@ -55,3 +55,19 @@ def test_ema_is_bias_corrected_and_respects_decimation():
     assert np.array_equal(ema(noisy, 0.0), noisy)
     # two steps per stored point: the same smoothing as weight² per point
     assert math.isclose(ema(noisy, 0.9, stride=2)[-1], ema(noisy, 0.81)[-1])
+
+
+def test_every_event_the_store_can_receive_has_a_handler():
+    import dataclasses
+    import inspect
+
+    from layerlab.core.train import events
+    from layerlab.core.train.probes import ProbeSnapshot
+    from layerlab.gui.training import store as store_mod
+    sent = {c for _, c in inspect.getmembers(events, inspect.isclass)
+            if dataclasses.is_dataclass(c) and c.__module__ == events.__name__ and c is not events.RunResult}
+    sent |= {ProbeSnapshot, store_mod.Crashed, store_mod.ProcessDied}
+    assert set(store_mod.HANDLERS) == sent
+    st = store_mod.MetricsStore("x", status="running")
+    st.apply([store_mod.ProcessDied("the training process was killed", "Press Train to start again")])
+    assert st.status == "failed" and st.failure == ("the training process was killed", "Press Train to start again")

@@ -2,6 +2,8 @@
 a failing run's dialog, and the run history of an A/B pair."""
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from PySide6.QtCore import QThread
@@ -57,6 +59,7 @@ def test_pause_resume_stop_and_the_thread_is_gone(qtbot, mlp_window):
     qtbot.waitUntil(lambda: store.status == "running" and len(store.steps) > seen, timeout=10_000)
     thread = ui.controller.thread
     assert isinstance(thread, QThread) and thread.isRunning()
+    assert thread.proc.pid != os.getpid() and thread.proc.alive()   # the run trains in its own process
     ui.action_stop.trigger()
     qtbot.waitUntil(lambda: ui.controller.thread is None, timeout=15_000)
     assert store.status == "stopped"
@@ -135,20 +138,17 @@ def test_closing_the_window_mid_run_asks_then_stops_the_thread(qtbot, mlp_window
     assert ui.controller.thread is None and ui.controller.store.status == "stopped"
 
 
-def test_an_exception_in_the_worker_shows_the_cause_and_the_app_stays_usable(qtbot, mlp_window, dialogs,
-                                                                             monkeypatch):
-    from layerlab.core.train import trainer as trainer_mod
+def test_a_segfault_in_the_training_process_is_reported_and_the_app_trains_again(qtbot, mlp_window, dialogs):
     win, ui = mlp_window
-    real_fit = trainer_mod.Trainer.fit
-
-    def boom(self, on_event=None, control=None):
-        raise RuntimeError("boom: a bug in the engine")
-    monkeypatch.setattr(trainer_mod.Trainer, "fit", boom)
-    store = train(qtbot, ui)
-    assert store.status == "failed" and ui.controller.thread is None
+    ui.ctx.set_many([("training", "epochs", 5000), ("training", "batch_size", 8)], "long")
+    ui.action_train.trigger()
+    store = ui.controller.store
+    qtbot.waitUntil(lambda: len(store.steps) >= 2, timeout=60_000)
+    os.kill(ui.controller.thread.proc.pid, signal.SIGSEGV)
+    qtbot.waitUntil(lambda: ui.controller.thread is None, timeout=30_000)
+    assert store.status == "failed"
     kind, title, text = dialogs.calls[-1]
-    assert kind == "critical" and "RuntimeError: boom: a bug in the engine" in text
-    assert "Traceback" not in text.splitlines()[0]
-    monkeypatch.setattr(trainer_mod.Trainer, "fit", real_fit)
+    assert kind == "critical" and "segmentation fault" in text.splitlines()[0]
+    assert "Press Train to start again" in text and "Traceback" not in text
     ui.ctx.set("training", "epochs", 1)
     assert train(qtbot, ui).status == "finished"

@@ -7,7 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox
 
-from .cards import Card, dim, finite, layer_color, plot_widget, steady_log_y
+from .card import Card, dim
+from .plot_style import finite, layer_color, plot_widget, steady_log_y
 
 HEALTHY = (1e-4, 1e-2)   # update ratio band (log10 -4 … -2): around the 1e-3 rule of thumb
 
