@@ -66,20 +66,22 @@ class MainWindow(QMainWindow):
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.persist_layout = True  # off for throw-away windows (screenshots)
         self.resize(1360, 820)
-        if restore_layout:
-            self._restore_layout()
-        self._show_analysis(self.document.analysis)
-        self._update_title()
         from . import gc_guard
         from PySide6.QtWidgets import QApplication
         gc_guard.install(QApplication.instance())  # worker threads must never collect Qt objects
-        # set-up docks, dashboard and Train actions; heavy imports load in the background after show
+        # set-up docks, dashboard and Train actions (before the layout is restored: it places them too);
+        # heavy imports load in the background after show
         from .training import install_training_ui
         install_training_ui(self)
         from .sweeps.install import install_sweeps_ui
         install_sweeps_ui(self)
         from .transfer import install_transfer
         install_transfer(self)              # Trainable / LR × rows, frozen marks, Load Weights From…
+        self.layout_restored = False
+        if restore_layout:
+            self._restore_layout()
+        self._show_analysis(self.document.analysis)
+        self._update_title()
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -153,7 +155,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
-            self.restoreState(state, STATE_VERSION)
+            self.layout_restored = bool(self.restoreState(state, STATE_VERSION))
 
     def save_layout(self) -> None:
         s = QSettings()

@@ -1,5 +1,5 @@
-"""The training process: `serve(conn)` runs in a child started with multiprocessing's spawn
-method (process.py starts it) and trains one run after another on request.
+"""The training process: `python -m layerlab.core.train.child FD` (process.py starts it; FD is
+its end of a socket pair) runs `serve(conn)` and trains one run after another on request.
 
 Messages (wire.py tuples; parent → child):
     ("train", {"project": dict, "base_dir": str|None, "run_dir": str, "resume_from": str|None})
@@ -171,3 +171,9 @@ def serve(conn) -> None:
         server.loop()
     except (OSError, EOFError):   # the parent went away mid-send
         pass
+
+
+if __name__ == "__main__":
+    import sys
+    from multiprocessing.connection import Connection
+    serve(Connection(int(sys.argv[1])))

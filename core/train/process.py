@@ -1,4 +1,4 @@
-"""The training process seen from the parent: start it (spawn), talk to it (wire.py messages
+"""The training process seen from the parent: start it (a fresh interpreter), talk to it (wire.py messages
 over a pipe), notice when it dies and say why in words a user can act on.
 
 `spare()` keeps one process warm per parent: started ahead of need (the GUI asks while it is
@@ -8,10 +8,13 @@ normally. Nothing here imports Qt; the GUI's worker thread drives it (gui/traini
 from __future__ import annotations
 
 import atexit
-import multiprocessing
+import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 
 from .wire import decode, encode
 
@@ -23,13 +26,17 @@ class ProcessGone(Exception):
 
 
 class TrainingProcess:
+    """A fresh interpreter (`python -m layerlab.core.train.child FD`, as multiprocessing's spawn
+    method would start, but without re-importing the parent's __main__) joined by a socket pair."""
+
     def __init__(self):
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child_conn = ctx.Pipe(duplex=True)
-        from .child import serve
-        self.process = ctx.Process(target=serve, args=(child_conn,), name="layerlab-training", daemon=True)
-        self.process.start()
-        child_conn.close()
+        mine, theirs = socket.socketpair()
+        self.process = subprocess.Popen([sys.executable, "-m", "layerlab.core.train.child", str(theirs.fileno())],
+                                        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                        start_new_session=False)
+        theirs.close()
+        self.conn = Connection(os.dup(mine.fileno()))
+        mine.close()
         self.ready = False
         self._send_lock = threading.Lock()
 
@@ -38,7 +45,7 @@ class TrainingProcess:
         return self.process.pid
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def send(self, *msg) -> None:
         try:
@@ -52,8 +59,8 @@ class TrainingProcess:
         """The next message, or None after `timeout` s. Raises ProcessGone once the process has
         ended and everything it sent was read."""
         try:
-            ready = wait([self.conn, self.process.sentinel], timeout)
-            if self.conn in ready or (ready and self.conn.poll()):
+            ready = wait([self.conn], timeout)     # readable at EOF too: the process died
+            if ready:
                 msg = decode(self.conn.recv_bytes())
                 if msg and msg[0] == "ready":
                     self.ready = True
@@ -63,7 +70,10 @@ class TrainingProcess:
         else:
             if not ready:
                 return None
-        self.process.join(1.0)
+        try:
+            self.process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            pass
         raise ProcessGone(self.exit_reason())
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
@@ -72,7 +82,7 @@ class TrainingProcess:
                 raise ProcessGone(f"the training process did not start within {timeout:.0f} s")
 
     def exit_reason(self) -> str:
-        code = self.process.exitcode
+        code = self.process.poll()
         if code is None:
             return "the training process stopped answering"
         if code < 0:
@@ -89,15 +99,16 @@ class TrainingProcess:
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the process to quit; kill it if it does not within `timeout` s."""
-        if self.process.is_alive():
+        if self.alive():
             try:
                 self.send("quit")
             except ProcessGone:
                 pass
-            self.process.join(timeout)
-            if self.process.is_alive():
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.join(5.0)
+                self.process.wait(5.0)
         self.conn.close()
 
 
@@ -127,13 +138,15 @@ def take() -> TrainingProcess:
 
 
 def give_back(proc: TrainingProcess) -> None:
-    """A process whose run ended normally becomes the spare again (or quits if there is one)."""
+    """A process whose run ended normally becomes the spare again: it holds the run's model for
+    inspection after the run. A spare started meanwhile quits instead."""
     global _spare
     with _spare_lock:
-        if _spare is None and proc.alive():
-            _spare = proc
-            return
-    proc.close()
+        old, _spare = _spare, (proc if proc.alive() else None)
+    if old is not None and old is not proc:
+        old.close()
+    if _spare is None:
+        proc.close(0)
 
 
 @atexit.register

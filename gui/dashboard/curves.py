@@ -149,6 +149,11 @@ class LossCard(Card):
         if len(x):
             self.grow_x(self.plot, store, float(x[-1]))
 
+    def has_points(self) -> bool:
+        """True once the step curve shows a point of the current run."""
+        xs = self.smooth.xData
+        return xs is not None and len(xs) > 0
+
     def table(self):
         st = self._store
         if st is None:

@@ -161,7 +161,8 @@ class TrainingDashboard(QWidget):
             return
         now = time.monotonic()
         if self._job is None:
-            if not self._within_budget(now):
+            # the budget starts once the loss card shows the run: the first point is never rationed
+            if not self._within_budget(now) and self.loss.has_points():
                 return
             self._job = self._most_overdue(st, now)
             if self._job is None:

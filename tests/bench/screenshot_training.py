@@ -20,7 +20,7 @@ def main(out: Path = OUT, epochs: int = 30, grab_at: int = 12) -> Path:
 
     from layerlab.core import resources
     from layerlab.gui.app import create_window
-    from layerlab.gui.training.install import install_training_ui
+    from layerlab.gui.training.ui import install_training_ui
 
     win = create_window(resources.template_path("digits_cnn"))
     ui = install_training_ui(win)

@@ -17,7 +17,7 @@ RUN_S = 60_000
 def open_window(qtbot, template: str, tmp_path):
     from layerlab.core import resources
     from layerlab.gui.app import create_window
-    from layerlab.gui.training.install import install_training_ui
+    from layerlab.gui.training.ui import install_training_ui
 
     win = create_window(resources.template_path(template))
     ui = install_training_ui(win)

@@ -12,71 +12,21 @@ dashboard are built when that finishes (`ready`), and a Train pressed before the
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPointF, QRectF, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPolygonF
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolBar,
-                               QToolButton)
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from . import background_imports, menu
+from .failure_dialog import show_failure
 from .status import RunProgress
 
 DASHBOARD_SHARE = 0.55  # of the window height, the first time a run starts
 WARM_UP_DELAY_MS = 300   # after the window is shown
-STATUS_EVERY_S = 0.5      # QProgressBar repaints synchronously on every visible change
-SIDE_WIDTH = 440        # the set-up forms, and six unclipped dock tab titles, need this much
 WARM_PROCESS_DELAY_MS = 500   # after the panels are built: the training process starts while the app idles
-# the GUI process never trains (the training process imports the trainer, Captum, ...)
-HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.checks",
-         "layerlab.core.train.wire")
-
-
-def _warm_imports(done) -> None:
-    import importlib
-    error = ""
-    for name in HEAVY:
-        try:
-            importlib.import_module(name)
-        except Exception as e:  # reported when the panels are built; never kills the thread silently
-            error = f"{name}: {e}"
-    try:
-        done(error)
-    except RuntimeError:  # the window closed before the imports finished: nothing left to build
-        pass
-
-
-def shape_icon(shape: str, size: int = 18) -> QIcon:
-    """Drawn, not a font glyph: ⏸ and ■ are missing from many fonts and render as boxes."""
-    pm = QPixmap(size * 2, size * 2)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
-    s = size * 2
-    if shape == "play":
-        p.setBrush(QColor("#22c55e"))
-        p.drawPolygon(QPolygonF([QPointF(s * 0.28, s * 0.2), QPointF(s * 0.82, s * 0.5), QPointF(s * 0.28, s * 0.8)]))
-    elif shape == "pause":
-        p.setBrush(QColor("#e3e5e8"))
-        p.drawRoundedRect(QRectF(s * 0.26, s * 0.22, s * 0.16, s * 0.56), 2, 2)
-        p.drawRoundedRect(QRectF(s * 0.58, s * 0.22, s * 0.16, s * 0.56), 2, 2)
-    else:
-        p.setBrush(QColor("#ef4444"))
-        p.drawRoundedRect(QRectF(s * 0.25, s * 0.25, s * 0.5, s * 0.5), 3, 3)
-    p.end()
-    pm.setDevicePixelRatio(2.0)
-    return QIcon(pm)
-
-
-def show_failure(parent, message: str, fix: str, details: str) -> None:
-    """A modal dialog with the cause (tests patch QMessageBox.critical to record instead)."""
-    text = message + (f"\n\nFix: {fix}" if fix else "")
-    if details:
-        tail = "\n".join(details.strip().splitlines()[-8:])
-        text += f"\n\n{tail}"
-    QMessageBox.critical(parent, "Training failed", text)
+STATUS_EVERY_S = 0.5      # a status bar read by people: 2 Hz is plenty
+SIDE_WIDTH = 440        # the set-up forms, and six unclipped dock tab titles, need this much
 
 
 class TrainingUI(QObject):
@@ -114,9 +64,10 @@ class TrainingUI(QObject):
         self._sized = False
         self.progress = RunProgress()
         window.statusBar().addPermanentWidget(self.progress)
-        self._actions()
+        menu.build(self, window, self.dashboard_dock, self.docks.values(),
+                   {"action_train": self.train, "action_pause": self.toggle_pause,
+                    "action_stop": lambda: self.controller.stop() if self.controller else None})
         window.installEventFilter(self)
-        self._layout_restored = self._restore_layout()
         self._imported.connect(self._build)
         self._warming = False
         if window.isVisible():
@@ -128,12 +79,23 @@ class TrainingUI(QObject):
         if self._warming:
             return
         self._warming = True
-        threading.Thread(target=_warm_imports, args=(self._imported.emit,), name="layerlab-imports",
-                         daemon=True).start()
+        background_imports.start(self._imported.emit)
 
     def _build(self, error: str) -> None:
         """Runs in the GUI thread once the heavy modules are imported."""
         self.import_error = error
+        self._build_panels()
+        self._connect()
+        self.is_ready = True
+        self._project_replaced()
+        self._status_changed("idle")
+        self.ready.emit()
+        QTimer.singleShot(WARM_PROCESS_DELAY_MS, self._warm_process)
+        if self._pending_train:
+            self._pending_train = False
+            self.train()
+
+    def _build_panels(self) -> None:
         from ..dashboard.dock import TrainingDashboard
         from ..panels.setup_base import SetupContext
         from ..panels.setup_data import DataPanel
@@ -157,6 +119,8 @@ class TrainingUI(QObject):
         self.dashboard = TrainingDashboard(self.controller, self.ctx)
         self.dashboard_dock.setWidget(self.dashboard)
 
+    def _connect(self) -> None:
+        doc = self.document
         self.controller.tick.connect(self._tick)
         self._last_status = 0.0
         self.controller.status_changed.connect(self._status_changed)
@@ -169,19 +133,12 @@ class TrainingUI(QObject):
         self.ctx.dataset_changed.connect(lambda _ds: self._checks.start())
         doc.analyzed.connect(self._graph_edited)
         doc.graph_replaced.connect(lambda _g: self._project_replaced())
-        self.is_ready = True
-        self._project_replaced()
-        self._status_changed("idle")
-        self.ready.emit()
-        QTimer.singleShot(WARM_PROCESS_DELAY_MS, self._warm_process)
-        if self._pending_train:
-            self._pending_train = False
-            self.train()
 
     def _warm_process(self) -> None:
         """Start the training process ahead of the first Train (torch imports there meanwhile)."""
         from ...core.train import process
-        process.spare()
+        if not self.controller.running:   # a run already took one; the next is started when it ends
+            process.spare()
 
     # ------------------------------------------------------------ layout
     def _dock(self, title: str, name: str, area) -> QDockWidget:
@@ -192,58 +149,6 @@ class TrainingUI(QObject):
         dock.setWidget(loading)
         self.window.addDockWidget(area, dock)
         return dock
-
-    def _restore_layout(self) -> bool:
-        """The builder restored the saved layout before these docks existed: apply it again."""
-        state = QSettings().value("window/state")
-        if isinstance(state, QByteArray):
-            from ..main_window import STATE_VERSION
-            return bool(self.window.restoreState(state, STATE_VERSION))
-        return False
-
-    def _actions(self) -> None:
-        w = self.window
-        self.action_train = QAction("&Train", w, objectName="actionTrain")
-        self.action_train.setShortcut(QKeySequence("F5"))
-        self.action_train.setToolTip("Train the network with the set-up in the side panels  (F5)")
-        self.action_train.triggered.connect(self.train)
-        self.action_pause = QAction("&Pause", w, objectName="actionPause")
-        self.action_pause.setShortcut(QKeySequence("F6"))
-        self.action_pause.setToolTip("Pause the run; press again to resume  (F6)")
-        self.action_pause.triggered.connect(self.toggle_pause)
-        self.action_stop = QAction("&Stop", w, objectName="actionStop")
-        self.action_stop.setShortcut(QKeySequence("Shift+F5"))
-        self.action_stop.setToolTip("Stop the run after the current step; its folder is kept  (Shift+F5)")
-        self.action_stop.triggered.connect(lambda: self.controller.stop() if self.controller else None)
-        for act, shape in ((self.action_train, "play"), (self.action_pause, "pause"), (self.action_stop, "stop")):
-            act.setIcon(shape_icon(shape))
-        menu = w.menuBar().addMenu("T&rain")
-        menu.setObjectName("menuTrain")
-        for a in (self.action_train, self.action_pause, self.action_stop):
-            menu.addAction(a)
-            w.addAction(a)
-        menu.addSeparator()
-        self.action_dashboard = self.dashboard_dock.toggleViewAction()
-        self.action_dashboard.setText("Training &dashboard")
-        self.action_dashboard.setShortcut(QKeySequence("Ctrl+Shift+T"))
-        menu.addAction(self.action_dashboard)
-        setup = menu.addMenu("Set-up panels")
-        for dock in self.docks.values():
-            setup.addAction(dock.toggleViewAction())
-        tb = w.findChild(QToolBar, "mainToolBar")
-        if tb is None:
-            tb = QToolBar("Training", w)
-            tb.setObjectName("trainingToolBar")
-            w.addToolBar(tb)
-        tb.addSeparator()
-        for a in (self.action_train, self.action_pause, self.action_stop):
-            tb.addAction(a)
-        for a in (self.action_pause, self.action_stop):   # icons only: the builder's tool bar is long
-            button = tb.widgetForAction(a)
-            if isinstance(button, QToolButton):
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.action_pause.setEnabled(False)
-        self.action_stop.setEnabled(False)
 
     # ------------------------------------------------------------ state
     def base_dir(self) -> Path | None:
@@ -345,7 +250,8 @@ class TrainingUI(QObject):
     # ------------------------------------------------------------ closing
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Type.Show:
-            if self._side_anchor is not None and not self._layout_restored:   # first start: widen once
+            restored = getattr(self.window, "layout_restored", False)
+            if self._side_anchor is not None and not restored:   # first start: widen once
                 self.window.resizeDocks([self._side_anchor], [SIDE_WIDTH], Qt.Orientation.Horizontal)
             self._side_anchor = None
             if not self._warming:
