@@ -95,7 +95,13 @@ def _typed(x, arrays: list):
     cls = TYPES.get(x.get("$t"))
     if cls is None:
         raise WireError(f"unknown message type {x.get('$t')!r}")
-    return cls(**{k: _typed(v, arrays) for k, v in x["f"].items()})
+    tuples = {f.name for f in dataclasses.fields(cls) if "tuple" in str(f.type)}
+    return cls(**{k: _tuples(_typed(v, arrays)) if k in tuples else _typed(v, arrays) for k, v in x["f"].items()})
+
+
+def _tuples(v):
+    """Tuple fields (hashable, in frozen dataclasses) travel as JSON lists: restore them."""
+    return tuple(_tuples(i) for i in v) if isinstance(v, list) else v
 
 
 def _key(k):

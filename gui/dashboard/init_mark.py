@@ -7,7 +7,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from .cards import BEST
+from .plot_style import BEST
 
 EXPECTED = "#9aa0a6"
 

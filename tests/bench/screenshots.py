@@ -25,7 +25,7 @@ def _shoot(out: Path, w: int, h: int) -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
     from layerlab.gui.app import create_window
-    from layerlab.gui.training.install import install_training_ui
+    from layerlab.gui.training.ui import install_training_ui
 
     win = create_window()      # the example, untitled: what a first start shows
     ui = install_training_ui(win)

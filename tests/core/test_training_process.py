@@ -32,7 +32,8 @@ def test_events_round_trip_with_arrays_nan_and_nested_dataclasses():
                        weight_hist=np.ones((2, 3), np.float32))
     msg = ("events", [[1.5, events.Step(3, 1, 3, 7, float("nan"), 0.01, 1e4)],
                       [2.0, ProbeSnapshot(1, [stats])],
-                      [2.5, events.DiagnosisEvent(1, [Diagnosis("dead_relu", "warning", "fc1", "m", "f")])],
+                      [2.5, events.DiagnosisEvent(1, [Diagnosis("dead_relu", "warning", "fc1", "m", "f",
+                                                                  (("training", "lr", 0.01),))])],
                       [3.0, events.Finished(events.RunResult("finished", val_metrics={"val_loss": 0.5}))],
                       [3.5, events.EpochEnd(1, 0.5, 0.4, {"val_accuracy": 0.9}, 0.01, {"fc1": 1.0}, {}, 0.1, 1, True)]])
     back = wire.decode(wire.encode(msg))
@@ -43,7 +44,8 @@ def test_events_round_trip_with_arrays_nan_and_nested_dataclasses():
     assert isinstance(got, LayerStats) and got.act_hist.dtype == np.int64
     np.testing.assert_array_equal(got.act_edges, stats.act_edges)
     assert got.weight_hist.shape == (2, 3) and got.weight_hist.dtype == np.float32
-    assert diag.diagnoses[0] == Diagnosis("dead_relu", "warning", "fc1", "m", "f")
+    assert diag.diagnoses[0] == Diagnosis("dead_relu", "warning", "fc1", "m", "f", (("training", "lr", 0.01),))
+    hash(diag.diagnoses[0])
     assert fin.result.val_metrics == {"val_loss": 0.5} and end.metrics == {"val_accuracy": 0.9}
 
 
