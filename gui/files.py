@@ -69,10 +69,17 @@ class FileController(QObject):
         except ProjectError as e:
             QMessageBox.critical(self.window, "Cannot open project", str(e))
             return False
-        self.document.set_project(project, Path(path).resolve())
-        clean_stale_temps(Path(path).resolve())     # hidden temp files of saves killed mid-write
-        self.add_recent(Path(path).resolve())
-        remember_folder(Path(path).resolve().parent)
+        path = Path(path).resolve()
+        if path.parent == resources.templates_dir().resolve():
+            # A bundled template opens untitled, as New from Template does: Save asks where,
+            # so neither a save nor a run ever writes into the installed package.
+            self.document.set_project(project, None)
+            self.window.after_load()
+            return True
+        self.document.set_project(project, path)
+        clean_stale_temps(path)     # hidden temp files of saves killed mid-write
+        self.add_recent(path)
+        remember_folder(path.parent)
         self.window.after_load()
         return True
 

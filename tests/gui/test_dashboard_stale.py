@@ -10,8 +10,11 @@ from .training_support import edit, field, mlp_window, train  # noqa: F401 - fix
 _ = mlp_window
 
 
-def test_opening_another_project_clears_the_last_projects_dashboard(qtbot, mlp_window):
+def test_opening_another_project_clears_the_last_projects_dashboard(qtbot, mlp_window, dialogs):
+    from PySide6.QtWidgets import QMessageBox
+
     win, ui = mlp_window
+    dialogs.answers["question"] = QMessageBox.StandardButton.Discard   # the edited epochs are not kept
     edit(qtbot, field(ui, "training_epochs"), 1)
     store = train(qtbot, ui)
     assert store.status == "finished", store.failure

@@ -168,3 +168,14 @@ def test_opening_a_project_removes_temp_files_of_killed_saves_only(window, tmp_p
         os.utime(f, (time.time() - 3600,) * 2)
     assert window.files.open(path) is True
     assert not stale.exists() and other.exists()
+
+
+def test_a_bundled_template_opens_untitled_so_nothing_writes_into_the_package(window):
+    from layerlab.core import resources
+
+    template = resources.template_path("mlp")
+    before = template.read_bytes()
+    assert window.files.load(template)
+    assert window.document.path is None          # Save asks where; runs go to the app's data folder
+    assert str(template.resolve()) not in window.files.recent_files()
+    assert template.read_bytes() == before
