@@ -30,10 +30,9 @@ LOGITS_GAIN = 0.01
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
 
 
-def following_activation(graph, node_id: str) -> tuple[str, float]:
-    """(activation, leaky slope) of the first activation after `node_id`, looking through the
-    layers in between (norms, dropout, pooling, merges, reshapes); ("", 0.0) when a weighted layer
-    or the Output comes first."""
+def _downstream(graph, node_id: str, passes):
+    """Nodes after `node_id`, breadth first, each once; the walk goes on past a node only
+    where `passes(spec)` is true."""
     seen, frontier = set(), [e.dst for e in graph.outputs_of(node_id)]
     while frontier:
         nxt = []
@@ -42,33 +41,27 @@ def following_activation(graph, node_id: str) -> tuple[str, float]:
                 continue
             seen.add(nid)
             node = graph.nodes[nid]
-            spec = node.spec
-            act = spec.activation
-            if act:
-                slope = float(node.params.get("negative_slope", 0.01)) if act == "leaky_relu" else 0.0
-                return act, slope
-            if not spec.weighted and not spec.role:
+            yield node
+            if passes(node.spec):
                 nxt.extend(e.dst for e in graph.outputs_of(nid))
         frontier = nxt
+
+
+def following_activation(graph, node_id: str) -> tuple[str, float]:
+    """(activation, leaky slope) of the first activation after `node_id`, looking through the
+    layers in between (norms, dropout, pooling, merges, reshapes); ("", 0.0) when a weighted layer
+    or the Output comes first."""
+    for node in _downstream(graph, node_id, lambda spec: not spec.weighted and not spec.role):
+        act = node.spec.activation
+        if act:
+            return act, (float(node.params.get("negative_slope", 0.01)) if act == "leaky_relu" else 0.0)
     return "", 0.0
 
 
 def feeds_output(graph, node_id: str) -> bool:
     """True when `node_id`'s outputs reach the Output node through shape-keeping layers only."""
-    seen, frontier = set(), [e.dst for e in graph.outputs_of(node_id)]
-    while frontier:
-        nxt = []
-        for nid in frontier:
-            if nid in seen:
-                continue
-            seen.add(nid)
-            spec = graph.nodes[nid].spec
-            if spec.role == "output":
-                return True
-            if not spec.weighted and not spec.role and not spec.activation:
-                nxt.extend(e.dst for e in graph.outputs_of(nid))
-        frontier = nxt
-    return False
+    keeps = lambda spec: not spec.weighted and not spec.role and not spec.activation  # noqa: E731
+    return any(node.spec.role == "output" for node in _downstream(graph, node_id, keeps))
 
 
 def init_activation(graph, node_id: str, loss: str) -> tuple[str, float]:
