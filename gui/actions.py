@@ -205,3 +205,11 @@ def _update_export(a, analysis) -> None:
         a.export.setEnabled(analysis.ok)
     except RuntimeError:  # action deleted at shutdown
         pass
+
+
+def insert_before(window, anchor, action) -> None:
+    """Put `action` just before `anchor` in whichever menu of the window holds `anchor`."""
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        if menu is not None and anchor in menu.actions():
+            menu.insertAction(anchor, action)

@@ -12,6 +12,8 @@ from PySide6.QtCore import QThread
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from .actions import insert_before
+
 ONNX_FILTER = "ONNX models (*.onnx);;All files (*)"
 
 
@@ -93,10 +95,6 @@ class OnnxImporter:
 def install_import(window) -> OnnxImporter:
     """Add File ▸ Import ONNX… just before Export…; returns the importer (window.onnx_importer)."""
     importer = OnnxImporter(window)
-    export = window.actions.export
-    for menu_action in window.menuBar().actions():
-        menu = menu_action.menu()
-        if menu is not None and export in menu.actions():
-            menu.insertAction(export, importer.action)
+    insert_before(window, window.actions.export, importer.action)
     window.onnx_importer = importer
     return importer

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from .actions import insert_before
 from .export_support import list_runs, runs_root
 
 
@@ -188,10 +189,6 @@ class LoadWeightsDialog(QDialog):
 def install_transfer(window) -> TransferUI:
     """Inspector rows, canvas marks and File ▸ Load Weights From… (after Import ONNX…)."""
     ui = TransferUI(window)
-    export = window.actions.export
-    for menu_action in window.menuBar().actions():
-        menu = menu_action.menu()
-        if menu is not None and export in menu.actions():
-            menu.insertAction(export, ui.action)
+    insert_before(window, window.actions.export, ui.action)
     window.transfer_ui = ui
     return ui
