@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self.document.path_changed.connect(self._update_title)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
         self.persist_layout = True  # off for throw-away windows (screenshots)
-        self.resize(1360, 820)
+        self.resize(*default_size(self.screen().availableGeometry()))
         from . import gc_guard
         from PySide6.QtWidgets import QApplication
         gc_guard.install(QApplication.instance())  # worker threads must never collect Qt objects
@@ -173,3 +173,8 @@ class MainWindow(QMainWindow):
         self.scene.detach()
         self.inspector.detach()
         event.accept()
+
+
+def default_size(available) -> tuple[int, int]:
+    """1360×820, or less where the screen is smaller: a 1366×768 screen keeps every edge in view."""
+    return min(1360, available.width()), min(820, available.height())

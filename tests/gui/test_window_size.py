@@ -76,3 +76,11 @@ def test_node_titles_keep_their_size_after_a_far_zoom_out(window, qtbot):
     assert (f.pixelSize(), f.pointSizeF()) == before
     f.setPixelSize(40)                                   # a caller's change stays its own
     assert theme.ui_font(9.0, True).pixelSize() == before[0]
+
+
+def test_the_first_window_fits_a_small_screen():
+    from PySide6.QtCore import QRect
+
+    from layerlab.gui.main_window import default_size
+    assert default_size(QRect(0, 0, 1366, 740)) == (1360, 740)     # 1366×768 less a panel
+    assert default_size(QRect(0, 0, 1920, 1050)) == (1360, 820)
