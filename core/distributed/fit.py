@@ -1,4 +1,6 @@
-"""The epoch loop for one process or one DDP rank (being merged into core.train's loop)."""
+"""One process or one DDP rank as plugged into core.train.epochs (the epoch loop the trainer also
+uses): this rank's shard of each epoch, the epoch's loss all-reduced, evaluation sharded and
+all-reduced, and `on_epoch` for what rank 0 writes. The exported train script copies this code."""
 from __future__ import annotations
 
 import math
@@ -7,130 +9,96 @@ import time
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from ..train.epochs import Best, EpochHooks, run_epochs
+from ..train.events import Control
+from ..train.loop import LoopState, train_epoch
 from ..train.metrics import evaluate
-from ..train.optim import MAXIMIZED
 from .shard import all_reduce_sum, evaluate_sharded, shard_indices
 
 
-def train_shard_epoch(model, loss_fn, optimizer, x, y, batch_size: int, generator, scheduler=None,
-                      reg=None, autocast=None, scaler=None) -> tuple[float, int, float]:
-    """One epoch in core.train.loop.train_epoch's step order, but never leaving early (DDP ranks
-    must take equal step counts; a non-finite loss is noticed after the epoch, on all ranks at
-    once). Returns (sum of batch loss × batch size, samples, the LR the last step used)."""
-    n = x.shape[0]
-    perm = torch.randperm(n, generator=generator).to(x.device, non_blocking=True)
-    xs, ys = x.index_select(0, perm), y.index_select(0, perm)
-    acc = torch.zeros((), dtype=torch.float64, device=x.device)
-    model.train()
-    last_lr = float(optimizer.param_groups[0]["lr"])
-    for xb, yb in zip(xs.split(batch_size), ys.split(batch_size)):
-        if autocast is None:
-            loss = loss_fn(model(xb), yb)
-        else:
-            with autocast():
-                loss = loss_fn(model(xb).float(), yb)
-        optimizer.zero_grad(set_to_none=True)
-        (loss if scaler is None else scaler.scale(loss)).backward()
-        if reg is not None and reg.after_backward_needed:
-            reg.after_backward()
-        last_lr = float(optimizer.param_groups[0]["lr"])
-        if reg is not None and reg.decay:
-            reg.before_step()
-        if scaler is None:
-            optimizer.step()
-        else:
-            scaler.step(optimizer)
-            scaler.update()
-        if reg is not None and reg.max_norm:
-            reg.after_step()
-        if scheduler is not None:
-            scheduler.step()
-        acc += loss.detach().double() * xb.shape[0]
-    return float(acc), int(n), last_lr
+class RankHooks(EpochHooks):
+    """The epoch loop's hooks for one rank of `world` (world 1: exactly the trainer's batches)."""
+
+    def __init__(self, module, s, task: str, num_classes: int, rank: int, world: int, shuffle, on_epoch):
+        self.module, self.s, self.task, self.num_classes = module, s, task, num_classes
+        self.rank, self.world, self.shuffle, self.on_epoch = rank, world, shuffle, on_epoch
+        self.best: Best | None = None
+        self.history: list[dict] = []
+        self.train_time, self.samples = 0.0, 0
+
+    def train(self, loop: LoopState, epoch: int):
+        if self.world > 1:            # every rank draws the same permutation and takes its share
+            x, y = self.s.data["x_train"], self.s.data["y_train"]
+            idx = shard_indices(int(x.shape[0]), self.rank, self.world, self.shuffle).to(x.device)
+            loop.x, loop.y = x.index_select(0, idx), y.index_select(0, idx)
+        return train_epoch(loop, epoch)
+
+    def reduce(self, out):
+        """Ranks must take equal step counts, so the loop never leaves an epoch early; a non-finite
+        loss on any rank is noticed here, by all ranks at once."""
+        ok = math.isfinite(out.loss_sum)
+        loss_sum, samples, broken = all_reduce_sum([out.loss_sum if ok else 0.0, out.samples, 0.0 if ok else 1.0],
+                                                   self.s.device)
+        return loss_sum, samples, bool(broken)
+
+    def evaluate(self, split: str) -> dict:
+        s = self.s
+        args = (self.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"], self.task, self.num_classes,
+                s.predict, s.transform)
+        if self.world > 1:
+            return evaluate_sharded(*args, self.rank, self.world, prefix=f"{split}_")
+        return evaluate(*args, batch=s.eval_batch, autocast=s.autocast, prefix=f"{split}_")
+
+    def epoch_end(self, row, out, improved, samples, seconds):
+        self.train_time += seconds
+        self.samples += samples
+        self.history.append(row)
+        if self.on_epoch is not None:
+            self.on_epoch(row, self.best.state if improved else None)
+
+
+def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
+    """The loop state of one rank: its own batch share and, across ranks, different dropout masks
+    and within-shard order; one process gets the trainer's exactly."""
+    batch, local = spec.batch_size, torch.Generator().manual_seed(spec.seed)
+    if world > 1:
+        torch.manual_seed(spec.seed + 1 + rank)
+        local = torch.Generator().manual_seed(spec.seed + 7919 * (rank + 1))
+        batch = max(1, math.ceil(spec.batch_size / world))    # one step still sees ~batch_size samples
+    return LoopState(model=net, loss_fn=s.loss_fn, optimizer=s.optimizer, x=s.data["x_train"], y=s.data["y_train"],
+                     batch_size=batch, generator=local, device=s.device, emit=emit or (lambda event: None),
+                     control=Control(), scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
+                     autocast=s.autocast, scaler=s.scaler, next_report=math.inf if emit is None else 0.0,
+                     memory_format=s.memory_format)
 
 
 def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int = 1, on_epoch=None) -> dict:
-    """The epoch loop, for one process (world 1: the trainer's batches exactly) or one DDP rank.
+    """Train one process (world 1) or one DDP rank.
 
     `s` holds what core.train.setup.build resolves (device, data, loss_fn, optimizer, scheduler,
-    per_step, regularizer, autocast, scaler, predict, transform, monitor, metric_names); `spec` is
-    the training spec. `on_epoch(row, best_state_or_None)` runs after each epoch (write, print).
-    Returns the run's outcome as a dict with RunResult's fields plus `history` and `best_state`."""
-    device = s.device
+    per_step, regularizer, autocast, scaler, predict, transform, eval_batch, memory_format,
+    monitor, metric_names); `spec` is the training spec. `on_epoch(row, best_state_or_None)` runs
+    after each epoch (write, print). Returns the run's outcome as a dict with RunResult's fields
+    plus `history` and `best_state`."""
     t0 = time.perf_counter()
-    shuffle = torch.Generator().manual_seed(spec.seed)      # the permutation every rank shares
+    net = module
     if world > 1:
-        gpu = [torch.cuda.current_device() if device.index is None else device.index] if device.type == "cuda" else None
+        gpu = [torch.cuda.current_device() if s.device.index is None else s.device.index] if s.device.type == "cuda" else None
         net = DDP(module, device_ids=gpu)
-        torch.manual_seed(spec.seed + 1 + rank)               # dropout masks differ across ranks
-        local = torch.Generator().manual_seed(spec.seed + 7919 * (rank + 1))
-        batch = max(1, math.ceil(spec.batch_size / world))    # one step still sees ~batch_size samples
-    else:
-        net, local, batch = module, shuffle, spec.batch_size
-    x_all, y_all, n_train = s.data["x_train"], s.data["y_train"], int(s.data["x_train"].shape[0])
-
-    def run_eval(split: str) -> dict[str, float]:
-        args = (module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"], task, num_classes, s.predict,
-                s.transform)
-        if world > 1:
-            return evaluate_sharded(*args, rank, world, prefix=f"{split}_")
-        return evaluate(*args, autocast=s.autocast, prefix=f"{split}_")
-
-    maximize, best_value, best_epoch, best_state, bad = s.monitor in MAXIMIZED, None, 0, None, 0
-    history, train_time, samples, epoch, stopped_early = [], 0.0, 0, 0, False
+    hooks = RankHooks(module, s, task, num_classes, rank, world, torch.Generator().manual_seed(spec.seed), on_epoch)
+    hooks.best = best = Best(s.monitor, spec.min_delta, spec.patience, spec.early_stopping)
+    end = run_epochs(rank_loop(net, s, spec, rank, world), hooks, best, module, s.scheduler, s.per_step, s.metric_names,
+                     spec.epochs)
     out = {"status": "finished", "total_epochs": spec.epochs, "monitor": s.monitor, "message": "", "fix": ""}
-    for epoch in range(1, spec.epochs + 1):
-        t_epoch = time.perf_counter()
-        xs, ys = x_all, y_all
-        if world > 1:
-            idx = shard_indices(n_train, rank, world, shuffle).to(device)
-            xs, ys = x_all.index_select(0, idx), y_all.index_select(0, idx)
-        part_loss, part_n, lr = train_shard_epoch(net, s.loss_fn, s.optimizer, xs, ys, batch, local,
-                                              s.scheduler if s.per_step else None, s.regularizer, s.autocast,
-                                              s.scaler)
-        ok = math.isfinite(part_loss)
-        loss_sum, n_seen, broken = all_reduce_sum([part_loss if ok else 0.0, part_n, 0.0 if ok else 1.0], device)
-        if broken:
-            out.update(status="failed", message=f"the loss became NaN or Inf in epoch {epoch}",
-                       fix="lower the learning rate, clip gradients (clip norm 1) or use init auto")
-            epoch -= 1
-            break
-        train_loss = loss_sum / max(n_seen, 1)
-        val = run_eval("val")
-        value = train_loss if s.monitor == "train_loss" else val.get(s.monitor, math.nan)
-        if s.scheduler is not None and not s.per_step:
-            if type(s.scheduler).__name__ != "ReduceLROnPlateau":
-                s.scheduler.step()
-            elif math.isfinite(value):
-                s.scheduler.step(value)
-        better = math.isfinite(value) and (best_value is None or (
-            value > best_value + spec.min_delta if maximize else value < best_value - spec.min_delta))
-        bad = 0 if better else bad + 1
-        if better:
-            best_value, best_epoch = value, epoch
-            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-        seconds = time.perf_counter() - t_epoch
-        train_time += seconds
-        samples += int(n_seen)
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val.get("val_loss", math.nan),
-               **{m: val.get(m, math.nan) for m in s.metric_names}, "lr": lr, "seconds": round(seconds, 4)}
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(row, best_state if better else None)
-        if spec.early_stopping and bad >= spec.patience:
-            stopped_early = True
-            break
-    restored = None
-    if spec.early_stopping and spec.restore_best and best_state is not None and best_epoch != epoch:
-        module.load_state_dict(best_state)
-        restored = best_epoch
-    last = history[-1] if history else {}
-    out.update(epochs_run=epoch, best_epoch=best_epoch, best_value=best_value, restored_epoch=restored,
-               stopped_early=stopped_early, val_metrics={k: v for k, v in last.items() if k.startswith("val_")},
-               test_metrics=run_eval("test") if out["status"] == "finished" else {},
-               seconds=time.perf_counter() - t0, samples_per_s=samples / train_time if train_time else 0.0,
-               history=history, best_state=best_state)
+    if end.status == "diverged":
+        out.update(status="failed", message=f"the loss became NaN or Inf in epoch {end.epochs_run + 1}",
+                   fix="lower the learning rate, clip gradients (clip norm 1) or use init auto")
+    last = hooks.history[-1] if hooks.history else {}
+    out.update(epochs_run=end.epochs_run, best_epoch=best.epoch, best_value=best.value,
+               restored_epoch=best.restore(module, end.epochs_run, spec.restore_best),
+               stopped_early=end.stopped_early, val_metrics={k: v for k, v in last.items() if k.startswith("val_")},
+               test_metrics=hooks.evaluate("test") if out["status"] == "finished" else {},
+               seconds=time.perf_counter() - t0,
+               samples_per_s=hooks.samples / hooks.train_time if hooks.train_time else 0.0,
+               history=hooks.history, best_state=best.state)
     return out
-
-
-

@@ -87,9 +87,7 @@ class Worker:
         return 0
 
     def run(self) -> int:
-        from ..train.events import RunResult
-        from ..train.init_loss import measure, record
-        from ..train.runs import RunFolder, _finite, new_run_dir
+        from ..train.init_loss import measure
         from ..train.setup import build
 
         spec, rank, world = self.project.training, self.rank, self.world
@@ -103,17 +101,7 @@ class Worker:
         s.config["distributed"] = {"world_size": world, "backend": self.backend, "per_rank_batch": per_rank,
                                    "global_batch": per_rank * world, "threads_per_rank": threads,
                                    "sharding": "per-epoch shared permutation, padded, rank::world"}
-        folder = None
-        if rank == 0:
-            out = (Path(self.opts.out) if self.opts.out else
-                   new_run_dir(Path(self.opts.project).resolve().parent / "runs", self.project.name))
-            folder = RunFolder(out).create()
-            folder.write_project(self.project)
-            folder.write_json("config.json", s.config)
-            folder.write_json("preprocessing.json", self.dataset.preprocessor.to_dict())
-            folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"])
-            self.say(f"{self.project.name}: {world} DDP worker(s) ({self.backend}), {len(s.data['x_train']):,} "
-                     f"training samples, batch {per_rank}×{world}, {record(folder, spec.loss, init)}, run folder {out}")
+        folder = self._open_folder(s, init, per_rank) if rank == 0 else None
 
         def on_epoch(row, best_state):
             if folder is None:
@@ -132,24 +120,48 @@ class Worker:
             save_weights(s.compiled.module, s.compiled.node_of_module,
                          Path(self.opts.dump_weights) / f"rank{rank}.safetensors")
         if folder is not None:
-            result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
-                               **{k: v for k, v in out.items() if k not in ("history", "best_state")})
-            if out["status"] == "finished":
-                folder.save_weights(s.compiled, "last", {"epoch": str(out["epochs_run"])})
-                if out["best_state"] is None:
-                    folder.save_weights(s.compiled, "best", {"epoch": str(out["epochs_run"])})
-            folder.write_json("result.json", result.to_dict())
-            folder.close()
-            if self.opts.json:
-                print(json.dumps(_finite({"event": result.status, **result.to_dict()})), flush=True)
-            elif out["status"] == "finished":
-                test = "  ".join(f"{k} {v:.4g}" for k, v in out["test_metrics"].items())
-                best = "" if out["best_value"] is None else f" ({s.monitor} {out['best_value']:.4g})"
-                self.say(f"finished: best epoch {out['best_epoch']}{best}, {out['samples_per_s']:,.0f} samples/s "
-                         f"over {world} worker(s); test: {test}")
-            else:
-                self.say(f"layerlab train: {out['message']}: {out['fix']}", error=True)
+            self._close_folder(folder, s, init, out)
         return 0 if out["status"] == "finished" else 1
+
+    def _open_folder(self, s, init, per_rank: int):
+        """Rank 0's run folder, as the trainer lays it out."""
+        from ..train.init_loss import record
+        from ..train.runs import RunFolder, new_run_dir
+
+        out = (Path(self.opts.out) if self.opts.out else
+               new_run_dir(Path(self.opts.project).resolve().parent / "runs", self.project.name))
+        folder = RunFolder(out).create()
+        folder.write_project(self.project)
+        folder.write_json("config.json", s.config)
+        folder.write_json("preprocessing.json", self.dataset.preprocessor.to_dict())
+        folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"])
+        self.say(f"{self.project.name}: {self.world} DDP worker(s) ({self.backend}), {len(s.data['x_train']):,} "
+                 f"training samples, batch {per_rank}×{self.world}, {record(folder, self.project.training.loss, init)}, "
+                 f"run folder {out}")
+        return folder
+
+    def _close_folder(self, folder, s, init, out: dict) -> None:
+        """Rank 0: last (and, with no best epoch, best) weights, result.json, the closing line."""
+        from ..train.events import RunResult
+        from ..train.runs import _finite
+
+        result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
+                           **{k: v for k, v in out.items() if k not in ("history", "best_state")})
+        if out["status"] == "finished":
+            folder.save_weights(s.compiled, "last", {"epoch": str(out["epochs_run"])})
+            if out["best_state"] is None:
+                folder.save_weights(s.compiled, "best", {"epoch": str(out["epochs_run"])})
+        folder.write_json("result.json", result.to_dict())
+        folder.close()
+        if self.opts.json:
+            print(json.dumps(_finite({"event": result.status, **result.to_dict()})), flush=True)
+        elif out["status"] == "finished":
+            test = "  ".join(f"{k} {v:.4g}" for k, v in out["test_metrics"].items())
+            best = "" if out["best_value"] is None else f" ({s.monitor} {out['best_value']:.4g})"
+            self.say(f"finished: best epoch {out['best_epoch']}{best}, {out['samples_per_s']:,.0f} samples/s "
+                     f"over {self.world} worker(s); test: {test}")
+        else:
+            self.say(f"layerlab train: {out['message']}: {out['fix']}", error=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

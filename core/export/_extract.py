@@ -60,6 +60,8 @@ def _strip_annotations(node: ast.AST) -> ast.AST:
 def _free_names(node: ast.AST) -> set[str]:
     node = _strip_annotations(node)
     loaded, stored = set(), set()
+    # a method's name binds in the class namespace, which its sibling methods do not see
+    methods = {id(n) for n in node.body} if isinstance(node, ast.ClassDef) else set()
     for n in ast.walk(node):
         if isinstance(n, ast.Name):
             (loaded if isinstance(n.ctx, ast.Load) else stored).add(n.id)
@@ -67,7 +69,8 @@ def _free_names(node: ast.AST) -> set[str]:
             stored.add(n.arg)
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
             stored.update((a.asname or a.name).split(".")[0] for a in n.names)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node:
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node \
+                and id(n) not in methods:
             stored.add(n.name)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         stored.discard(node.name)

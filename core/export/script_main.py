@@ -3,7 +3,8 @@
 The export copies `main` and everything it reaches, verbatim, into the generated script
 (core/export/_extract.py): LayerLab's own data loading, splitting and preprocessing
 (core.data), set-up pieces (core.train: init, loss, optimizer, schedule, regularizer, metrics)
-and the epoch loop that also drives `layerlab train --nproc N` (core.distributed.fit). The script
+and the epoch loop every LayerLab run goes through (core.train.epochs and core.train.loop, with
+the hooks of `layerlab train --nproc N`, core.distributed.fit). The script
 leaves through `exit_process` (core/distributed/ending.py says why). The names
 under "provided by the generated script" are placeholders here; the script defines them from
 the project (its specs as literals, the network class, the data source).
@@ -118,7 +119,8 @@ def build_setup(spec, dataset, device):
         scheduler=scheduler, per_step=per_step, regularizer=Regularizer(spec, model, optimizer, scaler),
         autocast=autocast, scaler=scaler, predict=predictor(spec.loss, out_width),
         transform=torch.sigmoid if spec.loss == "bce_logits" and dataset.task == "regression" else None,
-        monitor=spec.monitor if has_val else "train_loss", metric_names=metric_names(dataset.task))
+        monitor=spec.monitor if has_val else "train_loss", metric_names=metric_names(dataset.task),
+        eval_batch=4096, memory_format=torch.contiguous_format)
 
 
 def save_weights_by_node(state: dict, path: Path, metadata: dict) -> None:

@@ -3,8 +3,9 @@
 It holds the project's data and training specs as literals, the network as a plain nn.Module
 (the source export's class), and LayerLab's own code for everything else, copied verbatim by
 `_extract.closure` from core.data (generation, splits, preprocessing fitted on the train split),
-core.train (init, loss, optimizer, schedule, regularization, metrics) and core.distributed (the
-epoch loop with early stopping, and its DDP sharding). Built-in data sets are regenerated with
+core.train (init, loss, optimizer, schedule, regularization, metrics) and core.train.epochs and core.train.loop (the
+epoch loop every run uses) and core.distributed (its DDP hooks and sharding). Built-in data sets are
+regenerated with
 the same numpy / scikit-learn code; file sources are read from the path the project used (or
 `--data PATH`); the text corpus is copied beside the script. On CPU with one process, a seeded
 script run gives LayerLab's validation metrics epoch for epoch.
@@ -35,7 +36,8 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", 
            "layerlab.core.data.arrays", "layerlab.core.data.images", "layerlab.core.data.limits",
            "layerlab.core.memory", "layerlab.core.safe_text", "layerlab.core.specs",
            "layerlab.core.train.init", "layerlab.core.train.losses", "layerlab.core.train.metrics",
-           "layerlab.core.train.optim", "layerlab.core.train.regularize"]
+           "layerlab.core.train.optim", "layerlab.core.train.regularize",
+           "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.events"]
 SYNTHETIC = ("spiral", "moons", "circles", "xor", "blobs", "sine", "reverse")
 TABULAR = ("iris", "wine", "breast_cancer", "diabetes")
 

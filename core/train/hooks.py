@@ -21,14 +21,6 @@ BUDGET = 60.0
 PROBE_BATCH = 256
 
 
-def _modules():
-    try:
-        from . import diagnosis, probes
-        return probes, diagnosis
-    except ImportError:   # pragma: no cover - during development of those modules
-        return None, None
-
-
 def _as_dict(d: Any, epoch: int) -> dict[str, Any]:
     base = d.to_dict() if hasattr(d, "to_dict") else dict(d)
     return {"epoch": epoch, **base}
@@ -37,7 +29,8 @@ def _as_dict(d: Any, epoch: int) -> dict[str, Any]:
 class Probes:
     def __init__(self, trainer, setup):
         self.t, self.s = trainer, setup
-        self.probes, self.diagnosis = _modules()
+        from . import diagnosis, probes
+        self.probes, self.diagnosis = probes, diagnosis
         data = setup.data
         split = "val" if len(data["x_val"]) else "train"
         # a cache-sized batch: 256 points for an MLP, 64 images for the digits CNN (27 ms -> 7 ms a probe)
@@ -51,9 +44,8 @@ class Probes:
         if ds.task == "classification" and len(ds.y_val):
             from .chance import chance_accuracy
             self.chance = chance_accuracy(ds.y_val, int(ds.num_classes or 0))
-        if self.diagnosis is not None:
-            self.expected = self.diagnosis.expected_initial_loss(spec.loss, int(ds.num_classes or 0), ds.y_train,
-                                                                 spec.huber_delta)
+        self.expected = self.diagnosis.expected_initial_loss(spec.loss, int(ds.num_classes or 0), ds.y_train,
+                                                             spec.huber_delta)
 
     # ------------------------------------------------------------ helpers
     def _report(self, epoch: int, found: list) -> None:
@@ -83,8 +75,6 @@ class Probes:
 
     # ------------------------------------------------------------ when
     def at_init(self) -> None:
-        if self.diagnosis is None:
-            return
         spec, d = self.t.project.training, self.diagnosis
 
         def work():
@@ -99,7 +89,7 @@ class Probes:
         self._timed(work)
 
     def at_epoch(self, end, force: bool = False) -> None:
-        if self.diagnosis is None or (not force and time.perf_counter() < self.next_ok):
+        if not force and time.perf_counter() < self.next_ok:
             return
         spec, d, epoch = self.t.project.training, self.diagnosis, end.epoch
 
@@ -120,11 +110,11 @@ class Probes:
 
 def nonfinite_layer(trainer, x) -> tuple[str | None, str]:
     """(node name, "weights" | "activations" | "input" | "loss") of the first non-finite layer."""
-    _, d = _modules()
+    from . import diagnosis as d
     compiled = trainer.setup.compiled
     if x.is_floating_point() and not bool(torch.isfinite(x).all()):
         return None, "input"
-    name = d.nonfinite_layer(compiled, x) if d is not None else None
+    name = d.nonfinite_layer(compiled, x)
     if name is None:
         return None, "loss"
     node = trainer.project.graph.by_name(name)
@@ -138,8 +128,6 @@ def nonfinite_layer(trainer, x) -> tuple[str | None, str]:
 
 
 def emit_nonfinite(trainer, epoch: int, layer: str | None, message: str, fix: str) -> None:
-    _, d = _modules()
-    if d is None:
-        return
+    from . import diagnosis as d
     diag = d.Diagnosis("nan", "error", layer, message, fix)
     trainer._emit(DiagnosisEvent(epoch=epoch, diagnoses=[diag]))

@@ -16,8 +16,9 @@ from typing import Any, Callable
 
 import torch
 
+from .epochs import Best, EpochHooks, is_plateau, run_epochs
 from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
-from .loop import LoopState, grad_norms, layer_weights, train_epoch, update_ratios
+from .loop import LoopState, grad_norms, layer_weights, update_ratios
 from .metrics import evaluate
 from .optim import fast_forward, lr_curve
 from .runs import RunError, RunFolder, new_run_dir, restore_optimizer
@@ -26,7 +27,10 @@ from . import hooks
 CHECKPOINT_INTERVAL = 2.0   # seconds between writes of last / best weights (always at the end)
 
 
-class Trainer:
+class Trainer(EpochHooks):
+    """One process's run; as the epoch loop's hooks (epochs.py) it adds pause/stop, Step and
+    EpochEnd events, probes and diagnoses, checkpoints and the run folder."""
+
     def __init__(self, project, dataset=None, base_dir=None, run_dir=None, resume_from=None):
         self.project = project
         self.dataset = dataset
@@ -100,11 +104,7 @@ class Trainer:
         self.layers = layer_weights(s.compiled)
         self.history: list[dict[str, float]] = []
         self.diagnostics: list[dict[str, Any]] = []
-        self.best_value: float | None = None
-        self.best_epoch = 0
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_dirty = False
-        self.bad_epochs = 0
+        self.best = Best(s.monitor, spec.min_delta, spec.patience, spec.early_stopping)
         self.start_epoch = 1
         self.global_step = 0
         # the run folder
@@ -145,14 +145,14 @@ class Trainer:
         check_state(tensors, state, optimizer=s.optimizer, scheduler=s.scheduler, generator=self.generator,
                     device=s.device, epochs=self.project.training.epochs, steps_per_epoch=s.steps_per_epoch)
         t = state.get("trainer", {})
-        plateau = s.scheduler is not None and not s.per_step and type(s.scheduler).__name__ == "ReduceLROnPlateau"
+        plateau = not s.per_step and is_plateau(s.scheduler)
         restore_optimizer(s.optimizer, tensors, state.get("optimizer", {}), keep_lr=plateau)
         from .setup import set_rng_state
         set_rng_state(tensors, s.device, self.generator)
         done = int(t.get("epoch", 0))
         self.start_epoch, self.global_step = done + 1, int(t.get("global_step", 0))
-        self.best_value, self.best_epoch = t.get("best_value"), int(t.get("best_epoch", 0))
-        self.bad_epochs = int(t.get("bad_epochs", 0))
+        self.best.value, self.best.epoch = t.get("best_value"), int(t.get("best_epoch", 0))
+        self.best.bad = int(t.get("bad_epochs", 0))
         if plateau and state.get("scheduler"):
             s.scheduler.load_state_dict(state["scheduler"])
         else:
@@ -161,105 +161,80 @@ class Trainer:
             module = s.compiled.module
             current = {k: v.clone() for k, v in module.state_dict().items()}
             src.load_weights(s.compiled, "best")
-            self.best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            self.best.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            self.best.dirty = False
             module.load_state_dict(current)
         self.history = [r for r in src.read_metrics() if r.get("epoch", 0) <= done]
         self.folder.open_metrics(self._columns(), keep_until=done)
 
     # ------------------------------------------------------------ the run
     def _run(self) -> RunResult:
-        s, spec, emit = self.setup, self.project.training, self._emit
-        module = s.compiled.module
+        s, spec = self.setup, self.project.training
         self.t0 = time.perf_counter()
         self.train_time = 0.0
         self.train_samples = 0
         self.last_flush = time.perf_counter()
         from . import init_loss
         self.init_loss = init_loss.at_start(self)
-        emit(RunStarted(run_dir=str(self.run_dir), config=s.config, steps_per_epoch=s.steps_per_epoch,
-                        total_epochs=spec.epochs, start_epoch=self.start_epoch, n_train=len(s.data["x_train"]),
-                        n_val=len(s.data["x_val"]), n_test=len(s.data["x_test"]), device=str(s.device),
-                        task=self.dataset.task, metric_names=list(s.metric_names),
-                        lrs=lr_curve(spec, 1, per="epoch") if spec.epochs <= 10_000 else [],
-                        loss_at_init=self.init_loss.get("loss_at_init"),
-                        expected_loss_at_init=self.init_loss.get("expected_loss_at_init")))
-        probe = hooks.Probes(self, s)
+        self._emit(self._started())
+        self.probe = hooks.Probes(self, s)
         if self.start_epoch == 1:
-            probe.at_init()
-        loop = LoopState(model=module, loss_fn=s.loss_fn, optimizer=s.optimizer, x=s.data["x_train"],
+            self.probe.at_init()
+        loop = LoopState(model=s.compiled.module, loss_fn=s.loss_fn, optimizer=s.optimizer, x=s.data["x_train"],
                          y=s.data["y_train"], batch_size=spec.batch_size, generator=self.generator,
-                         device=s.device, emit=emit, control=self.control,
+                         device=s.device, emit=self._emit, control=self.control,
                          scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
                          autocast=s.autocast, scaler=s.scaler, ratio_weights=[w for _, ws in self.layers for w in ws],
                          global_step=self.global_step, lr_of=lambda: float(s.optimizer.param_groups[0]["lr"]),
                          memory_format=s.memory_format)
-        epoch = self.start_epoch - 1
-        stopped_early = False
-        for epoch in range(self.start_epoch, spec.epochs + 1):
-            if self.control.pending and self.control.stopped:
-                return self._finish("stopped", epoch - 1)
-            t_epoch = time.perf_counter()
-            out = train_epoch(loop, epoch)
-            self.global_step = loop.global_step
-            if out.nonfinite:
-                return self._diverged(epoch, out)
-            if out.stopped:     # `last` keeps the weights reached mid-epoch; resuming redoes this epoch
-                return self._finish("stopped", epoch - 1)
-            train_loss = out.loss_sum / max(out.samples, 1)
-            lr = float(out.last_lr)
-            val = self._evaluate("val_")
-            row_metrics = {k: val.get(k, math.nan) for k in s.metric_names}
-            val_loss = val.get("val_loss", math.nan)
-            value = val_loss if s.monitor == "val_loss" else (train_loss if s.monitor == "train_loss"
-                                                               else val.get(s.monitor, math.nan))
-            if s.scheduler is not None and not s.per_step:
-                if type(s.scheduler).__name__ == "ReduceLROnPlateau":
-                    if math.isfinite(value):
-                        s.scheduler.step(value)
-                else:
-                    s.scheduler.step()
-            improved = self._track_best(epoch, value, spec.min_delta)
-            seconds = time.perf_counter() - t_epoch - out.paused_s
-            self.train_time += seconds
-            self.train_samples += out.samples
-            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, **row_metrics, "lr": lr,
-                   "seconds": round(seconds, 4)}
-            self.history.append(row)
-            self.folder.append_metrics(row)
-            patience_left = max(spec.patience - self.bad_epochs, 0) if spec.early_stopping else None
-            gn, ur = grad_norms(self.layers), update_ratios(self.layers, out.before)
-            end = EpochEnd(epoch=epoch, train_loss=train_loss, val_loss=val_loss, metrics=row_metrics, lr=lr,
-                           grad_norms=gn, update_ratios=ur, seconds=seconds, best_epoch=self.best_epoch,
-                           improved=improved, patience_left=patience_left,
-                           samples_per_s=out.samples / max(seconds, 1e-9))
-            emit(end)
-            last_epoch = epoch == spec.epochs or (spec.early_stopping and self.bad_epochs >= spec.patience)
-            probe.at_epoch(end, force=last_epoch)
-            self._maybe_flush(epoch, force=last_epoch)
-            if spec.early_stopping and self.bad_epochs >= spec.patience:
-                stopped_early = True
-                break
-        return self._finish("finished", epoch, stopped_early=stopped_early)
+        self.loop = loop
+        end = run_epochs(loop, self, self.best, s.compiled.module, s.scheduler, s.per_step, s.metric_names, spec.epochs,
+                         self.start_epoch)
+        self.global_step = loop.global_step
+        if end.status == "diverged":
+            return self._diverged(end.epochs_run + 1, end.outcome)
+        return self._finish(end.status, end.epochs_run, stopped_early=end.stopped_early)
+
+    def _started(self) -> RunStarted:
+        s, spec = self.setup, self.project.training
+        return RunStarted(run_dir=str(self.run_dir), config=s.config, steps_per_epoch=s.steps_per_epoch,
+                          total_epochs=spec.epochs, start_epoch=self.start_epoch, n_train=len(s.data["x_train"]),
+                          n_val=len(s.data["x_val"]), n_test=len(s.data["x_test"]), device=str(s.device),
+                          task=self.dataset.task, metric_names=list(s.metric_names),
+                          lrs=lr_curve(spec, 1, per="epoch") if spec.epochs <= 10_000 else [],
+                          loss_at_init=self.init_loss.get("loss_at_init"),
+                          expected_loss_at_init=self.init_loss.get("expected_loss_at_init"))
+
+    # ------------------------------------------------------------ the epoch loop's hooks
+    def stop_requested(self) -> bool:
+        return self.control.pending and self.control.stopped
+
+    def evaluate(self, split: str) -> dict[str, float]:
+        return self._evaluate(f"{split}_")
+
+    def epoch_end(self, row, out, improved, samples, seconds) -> None:
+        self.global_step = self.loop.global_step
+        self.train_time += seconds
+        self.train_samples += samples
+        self.history.append(row)
+        self.folder.append_metrics(row)
+        epoch, best = row["epoch"], self.best
+        metrics = {k: row[k] for k in self.setup.metric_names}
+        end = EpochEnd(epoch=epoch, train_loss=row["train_loss"], val_loss=row["val_loss"], metrics=metrics,
+                       lr=row["lr"], grad_norms=grad_norms(self.layers),
+                       update_ratios=update_ratios(self.layers, out.before), seconds=seconds,
+                       best_epoch=best.epoch, improved=improved, patience_left=best.patience_left,
+                       samples_per_s=samples / max(seconds, 1e-9))
+        self._emit(end)
+        last_epoch = epoch == self.project.training.epochs or best.exhausted
+        self.probe.at_epoch(end, force=last_epoch)
+        self._maybe_flush(epoch, force=last_epoch)
 
     def _evaluate(self, prefix: str) -> dict[str, float]:
         s, split = self.setup, prefix.rstrip("_")
         return evaluate(s.compiled.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"],
                         self.dataset.task, int(self.dataset.num_classes or 0), s.predict, s.transform,
                         batch=s.eval_batch, autocast=s.autocast, prefix=prefix)
-
-    def _track_best(self, epoch: int, value: float, min_delta: float) -> bool:
-        if not math.isfinite(value):
-            self.bad_epochs += 1
-            return False
-        b = self.best_value
-        better = b is None or (value > b + min_delta if self.setup.maximize else value < b - min_delta)
-        if better:
-            self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
-            self.best_state = {k: v.detach().clone() for k, v in self.setup.compiled.module.state_dict().items()}
-            self.best_dirty = True
-        else:
-            self.bad_epochs += 1
-        return better
 
     # ------------------------------------------------------------ checkpoints
     def _maybe_flush(self, epoch: int, force: bool = False) -> None:
@@ -270,18 +245,19 @@ class Trainer:
             self.last_flush = time.perf_counter()
 
     def _flush_best(self) -> None:
-        if self.best_dirty and self.best_state is not None:
-            self.folder.save_state_dict(self.setup.compiled, self.best_state, "best",
-                                        {"epoch": str(self.best_epoch), "monitor": self.setup.monitor,
-                                         "value": repr(self.best_value)})
-            self.best_dirty = False
+        best = self.best
+        if best.dirty and best.state is not None:
+            self.folder.save_state_dict(self.setup.compiled, best.state, "best",
+                                        {"epoch": str(best.epoch), "monitor": self.setup.monitor,
+                                         "value": repr(best.value)})
+            best.dirty = False
 
     def _save_last(self, epoch: int) -> None:
         from .setup import rng_state
         s = self.setup
         self.folder.save_weights(s.compiled, "last", {"epoch": str(epoch)})
-        state = {"epoch": epoch, "global_step": self.global_step, "best_value": self.best_value,
-                 "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        state = {"epoch": epoch, "global_step": self.global_step, "best_value": self.best.value,
+                 "best_epoch": self.best.epoch, "bad_epochs": self.best.bad}
         self.folder.save_state(s.optimizer, s.scheduler, state, rng_state(s.device, self.generator))
 
     # ------------------------------------------------------------ endings
@@ -290,7 +266,7 @@ class Trainer:
         last = self.history[-1] if self.history else {}
         val = {k: v for k, v in last.items() if k.startswith("val_")}
         return RunResult(status=status, run_dir=str(self.run_dir), epochs_run=epochs_run, total_epochs=spec.epochs,
-                         monitor=s.monitor, best_epoch=self.best_epoch, best_value=self.best_value, val_metrics=val,
+                         monitor=s.monitor, best_epoch=self.best.epoch, best_value=self.best.value, val_metrics=val,
                          seconds=time.perf_counter() - self.t0,
                          samples_per_s=self.train_samples / self.train_time if self.train_time else 0.0,
                          loss_at_init=getattr(self, "init_loss", {}).get("loss_at_init"),
@@ -298,13 +274,9 @@ class Trainer:
 
     def _finish(self, status: str, epochs_run: int, stopped_early: bool = False) -> RunResult:
         spec, s = self.project.training, self.setup
-        restored = None
         if status == "stopped":
             self._save_last(epochs_run)
-        if spec.early_stopping and spec.restore_best and self.best_state is not None:
-            if self.best_epoch != epochs_run:
-                s.compiled.module.load_state_dict(self.best_state)
-            restored = self.best_epoch          # the model now holds this epoch's weights
+        restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
         test = self._evaluate("test_")
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,

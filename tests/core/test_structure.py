@@ -156,8 +156,8 @@ LONG_ALLOWED = {
     "core/train/loop.py:train_epoch",        # the per-batch hot loop: one frame, no calls it could spare
     # Still long when this check landed, in files other work was rewriting at the time (issue 10 items 1
     # and 4); delete an entry when its function is split.
-    "core/cmd_train.py:run", "core/distributed/fit.py:fit", "core/distributed/worker.py:Worker.run",
-    "core/export/train_script.py:generate", "core/train/setup.py:build", "core/train/trainer.py:Trainer._run",
+    "core/cmd_train.py:run",
+    "core/export/train_script.py:generate", "core/train/setup.py:build",
     "core/experiments/lr_find.py:lr_find",
     "gui/actions.py:build", "gui/canvas/node_item.py:NodeItem.paint",
     "gui/dashboard/dock.py:TrainingDashboard.__init__",

@@ -1,0 +1,148 @@
+"""The epoch loop every training run goes through: the trainer (one process, with events, probes,
+checkpoints and pause/stop), a DDP rank (`layerlab train --nproc N`) and the exported train
+script (which copies this file's code verbatim). What differs between them is plugged in as
+`EpochHooks`; the step order (loop.train_epoch), the monitored value, scheduler stepping, best-epoch
+tracking and early stopping exist only here.
+
+One epoch: hooks.stop_requested → hooks.train (loop.train_epoch on this process's data) →
+hooks.reduce (the loss sum, samples and a non-finite flag: all-reduced over ranks) → diverged or
+stopped ends the run → hooks.evaluate("val") → per-epoch scheduler step → best/early-stopping
+bookkeeping → hooks.epoch_end(row, …) (write metrics, emit events, checkpoint).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from .loop import EpochOutcome, LoopState, train_epoch
+from .optim import MAXIMIZED
+
+
+def is_plateau(scheduler) -> bool:
+    """A scheduler stepped with the monitored value once per epoch (ReduceLROnPlateau)."""
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+def step_scheduler(scheduler, value: float) -> None:
+    """The per-epoch scheduler step: a plateau schedule sees the monitored value (skipped while it
+    is not finite), every other schedule just counts the epoch."""
+    if not is_plateau(scheduler):
+        scheduler.step()
+    elif math.isfinite(value):
+        scheduler.step(value)
+
+
+def monitored_value(monitor: str, train_loss: float, val: dict) -> float:
+    return train_loss if monitor == "train_loss" else val.get(monitor, math.nan)
+
+
+@dataclass
+class Best:
+    """Best-epoch tracking and early stopping on the monitored value."""
+    monitor: str
+    min_delta: float = 0.0
+    patience: int = 0
+    early_stopping: bool = False
+    value: float | None = None
+    epoch: int = 0
+    state: dict | None = None        # a copy of the module's weights at the best epoch
+    bad: int = 0                     # epochs since the last improvement
+    dirty: bool = False              # `state` changed since it was last written
+
+    @property
+    def maximize(self) -> bool:
+        return self.monitor in MAXIMIZED
+
+    def update(self, epoch: int, value: float, module) -> bool:
+        """Record this epoch's value; True when it improved on the best by more than min_delta."""
+        b = self.value
+        better = math.isfinite(value) and (b is None or (
+            value > b + self.min_delta if self.maximize else value < b - self.min_delta))
+        if not better:
+            self.bad += 1
+            return False
+        self.value, self.epoch, self.bad, self.dirty = value, epoch, 0, True
+        self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        """Early stopping says stop: `patience` epochs without improvement."""
+        return self.early_stopping and self.bad >= self.patience
+
+    @property
+    def patience_left(self) -> int | None:
+        return max(self.patience - self.bad, 0) if self.early_stopping else None
+
+    def restore(self, module, epochs_run: int, restore_best: bool) -> int | None:
+        """With early stopping and restore_best, put the best epoch's weights back into `module`;
+        returns the epoch the module now holds (None: it keeps the last epoch's weights)."""
+        if not (self.early_stopping and restore_best and self.state is not None):
+            return None
+        if self.epoch != epochs_run:
+            module.load_state_dict(self.state)
+        return self.epoch
+
+
+class EpochHooks:
+    """What a kind of run plugs into `run_epochs`. The defaults are one process that reports
+    nothing; the trainer and the DDP rank override what they need."""
+
+    def stop_requested(self) -> bool:
+        return False
+
+    def train(self, loop: LoopState, epoch: int) -> EpochOutcome:
+        return train_epoch(loop, epoch)
+
+    def reduce(self, out: EpochOutcome) -> tuple[float, int, bool]:
+        """(loss sum, samples, non-finite) of the epoch over every process."""
+        return out.loss_sum, out.samples, out.nonfinite
+
+    def evaluate(self, split: str) -> dict:
+        return {}
+
+    def epoch_end(self, row: dict, out: EpochOutcome, improved: bool, samples: int, seconds: float) -> None:
+        pass
+
+
+@dataclass
+class Ending:
+    status: str                   # finished | stopped | diverged
+    epochs_run: int               # completed epochs (a stopped or diverged epoch does not count)
+    stopped_early: bool = False
+    outcome: EpochOutcome | None = None   # the diverged epoch's (its bad batch)
+
+
+def run_epochs(loop: LoopState, hooks: EpochHooks, best: Best, module, scheduler, per_step: bool,
+               metric_names, epochs: int, start_epoch: int = 1) -> Ending:
+    """Epochs start_epoch..epochs of one run; returns how it ended. `module` is the network whose
+    weights the best epoch keeps (loop.model may be its DDP wrapper)."""
+    epoch_scheduler = scheduler if scheduler is not None and not per_step else None
+    epoch = start_epoch - 1
+    for epoch in range(start_epoch, epochs + 1):
+        if hooks.stop_requested():
+            return Ending("stopped", epoch - 1)
+        t_epoch = time.perf_counter()
+        out = hooks.train(loop, epoch)
+        loss_sum, samples, nonfinite = hooks.reduce(out)
+        if nonfinite:
+            return Ending("diverged", epoch - 1, outcome=out)
+        if out.stopped:          # mid-epoch: resuming redoes this epoch
+            return Ending("stopped", epoch - 1)
+        train_loss = loss_sum / max(samples, 1)
+        val = hooks.evaluate("val")
+        value = monitored_value(best.monitor, train_loss, val)
+        if epoch_scheduler is not None:
+            step_scheduler(epoch_scheduler, value)
+        improved = best.update(epoch, value, module)
+        seconds = time.perf_counter() - t_epoch - out.paused_s
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val.get("val_loss", math.nan),
+               **{m: val.get(m, math.nan) for m in metric_names}, "lr": float(out.last_lr),
+               "seconds": round(seconds, 4)}
+        hooks.epoch_end(row, out, improved, int(samples), seconds)
+        if best.exhausted:
+            return Ending("finished", epoch, stopped_early=True)
+    return Ending("finished", epoch)
