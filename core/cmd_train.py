@@ -114,8 +114,10 @@ def run(args) -> int:
     if args.resume and not Path(args.resume).is_dir():
         raise CliError(f"{args.resume}: no such run folder", 2)
     if getattr(args, "nproc", 1) != 1:
-        if args.nproc < 1 or args.resume:
-            raise CliError("--nproc needs N ≥ 1 and starts a new run (resume with one process)", 2)
+        if args.nproc < 1:
+            raise CliError(f"--nproc needs a whole number ≥ 1 (got {args.nproc})", 2)
+        if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+            raise CliError("--nproc --resume continues the run in its own folder: leave out --out", 2)
         from .distributed import launch
         return launch(args.project, args.nproc, args)
 

@@ -1,12 +1,15 @@
 """One process or one DDP rank as plugged into core.train.epochs (the epoch loop the trainer also
 uses): this rank's shard of each epoch, the epoch's loss all-reduced, evaluation sharded and
-all-reduced, and `on_epoch` for what rank 0 writes. The exported train script copies this code."""
+all-reduced, `on_epoch` for what rank 0 writes, and (with `checkpoint`) the state a `--resume`
+needs, every CHECKPOINT_INTERVAL seconds as rank 0's clock says and at the end. The exported train
+script copies this code."""
 from __future__ import annotations
 
 import math
 import time
 
 import torch
+import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..train.epochs import Best, EpochHooks, run_epochs
@@ -15,18 +18,25 @@ from ..train.loop import LoopState, train_epoch
 from ..train.metrics import evaluate
 from .shard import all_reduce_sum, evaluate_sharded, shard_indices
 
+CHECKPOINT_INTERVAL = 2.0     # seconds between checkpoints, as the trainer's
+
 
 class RankHooks(EpochHooks):
     """The epoch loop's hooks for one rank of `world` (world 1: exactly the trainer's batches)."""
 
-    def __init__(self, module, s, task: str, num_classes: int, rank: int, world: int, shuffle, on_epoch):
+    def __init__(self, module, s, task: str, num_classes: int, rank: int, world: int, shuffle, on_epoch,
+                 epochs: int = 0, checkpoint=None):
         self.module, self.s, self.task, self.num_classes = module, s, task, num_classes
         self.rank, self.world, self.shuffle, self.on_epoch = rank, world, shuffle, on_epoch
+        self.epochs, self.checkpoint = epochs, checkpoint
         self.best: Best | None = None
+        self.loop: LoopState | None = None
         self.history: list[dict] = []
         self.train_time, self.samples = 0.0, 0
+        self.last_checkpoint, self.due = time.perf_counter(), False
 
     def train(self, loop: LoopState, epoch: int):
+        self.loop = loop
         if self.world > 1:            # every rank draws the same permutation and takes its share
             x, y = self.s.data["x_train"], self.s.data["y_train"]
             idx = shard_indices(int(x.shape[0]), self.rank, self.world, self.shuffle).to(x.device)
@@ -37,8 +47,11 @@ class RankHooks(EpochHooks):
         """Ranks must take equal step counts, so the loop never leaves an epoch early; a non-finite
         loss on any rank is noticed here, by all ranks at once."""
         ok = math.isfinite(out.loss_sum)
-        loss_sum, samples, broken = all_reduce_sum([out.loss_sum if ok else 0.0, out.samples, 0.0 if ok else 1.0],
-                                                   self.s.device)
+        due = (self.rank == 0 and self.checkpoint is not None
+               and time.perf_counter() - self.last_checkpoint >= CHECKPOINT_INTERVAL)   # rank 0's clock decides
+        loss_sum, samples, broken, due = all_reduce_sum(
+            [out.loss_sum if ok else 0.0, out.samples, 0.0 if ok else 1.0, float(due)], self.s.device)
+        self.due = bool(due)
         return loss_sum, samples, bool(broken)
 
     def evaluate(self, split: str) -> dict:
@@ -55,6 +68,30 @@ class RankHooks(EpochHooks):
         self.history.append(row)
         if self.on_epoch is not None:
             self.on_epoch(row, self.best.state if improved else None)
+        if self.checkpoint is not None and (self.due or row["epoch"] >= self.epochs or self.best.exhausted):
+            rng = self.rng_states()                       # collective: every rank takes part
+            self.checkpoint(row["epoch"], self.counters(row["epoch"]), rng)
+            self.last_checkpoint = time.perf_counter()
+
+    def counters(self, epoch: int) -> dict:
+        b = self.best
+        return {"epoch": epoch, "global_step": self.loop.global_step, "best_value": b.value, "best_epoch": b.epoch,
+                "bad_epochs": b.bad, "world_size": self.world}
+
+    def rng_states(self) -> dict[str, torch.Tensor]:
+        """One process: the trainer's two generators (torch's, the batch order's). N ranks: the shared
+        epoch permutation's, and each rank's torch (dropout) and within-shard order generators."""
+        if self.world == 1:
+            return {"torch": torch.get_rng_state(), "shuffle": self.loop.generator.get_state()}
+        n = torch.get_rng_state().numel()
+        mine = torch.cat([torch.get_rng_state(), self.loop.generator.get_state()])
+        on = self.s.device if dist.get_backend() == "nccl" else torch.device("cpu")
+        every = [torch.empty_like(mine, device=on) for _ in range(self.world)]
+        dist.all_gather(every, mine.to(on))
+        out = {"shuffle": self.shuffle.get_state()}
+        for r, both in enumerate(every):
+            out[f"torch.{r}"], out[f"local.{r}"] = both[:n].cpu(), both[n:].cpu()
+        return out
 
 
 def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
@@ -72,23 +109,30 @@ def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
                      memory_format=s.memory_format)
 
 
-def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int = 1, on_epoch=None) -> dict:
+def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int = 1, on_epoch=None,
+        checkpoint=None, resume=None) -> dict:
     """Train one process (world 1) or one DDP rank.
 
     `s` holds what core.train.setup.build resolves (device, data, loss_fn, optimizer, scheduler,
     per_step, regularizer, autocast, scaler, predict, transform, eval_batch, memory_format,
     monitor, metric_names); `spec` is the training spec. `on_epoch(row, best_state_or_None)` runs
-    after each epoch (write, print). Returns the run's outcome as a dict with RunResult's fields
+    after each epoch (write, print); `checkpoint(epoch, counters, rng)` saves what a resume needs
+    (called on every rank). `resume(loop, hooks)` continues a run whose weights, optimizer and
+    schedule are already back in `s`: it sets the generators, the step count and the best-epoch
+    record, and returns the first epoch to run. Returns the run's outcome as a dict with RunResult's fields
     plus `history` and `best_state`."""
     t0 = time.perf_counter()
     net = module
     if world > 1:
         gpu = [torch.cuda.current_device() if s.device.index is None else s.device.index] if s.device.type == "cuda" else None
         net = DDP(module, device_ids=gpu)
-    hooks = RankHooks(module, s, task, num_classes, rank, world, torch.Generator().manual_seed(spec.seed), on_epoch)
+    hooks = RankHooks(module, s, task, num_classes, rank, world, torch.Generator().manual_seed(spec.seed), on_epoch,
+                      spec.epochs, checkpoint)
     hooks.best = best = Best(s.monitor, spec.min_delta, spec.patience, spec.early_stopping)
-    end = run_epochs(rank_loop(net, s, spec, rank, world), hooks, best, module, s.scheduler, s.per_step, s.metric_names,
-                     spec.epochs)
+    loop, start = rank_loop(net, s, spec, rank, world), 1
+    if resume is not None:
+        start = resume(loop, hooks)
+    end = run_epochs(loop, hooks, best, module, s.scheduler, s.per_step, s.metric_names, spec.epochs, start)
     out = {"status": "finished", "total_epochs": spec.epochs, "monitor": s.monitor, "message": "", "fix": ""}
     if end.status == "diverged":
         out.update(status="failed", message=f"the loss became NaN or Inf in epoch {end.epochs_run + 1}",

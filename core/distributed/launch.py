@@ -30,7 +30,7 @@ def worker_args(args: Any) -> list[str]:
     if isinstance(args, (list, tuple)):
         return [str(a) for a in args]
     out: list[str] = []
-    for name in ("epochs", "device", "seed", "out", "batch_size", "lr"):
+    for name in ("epochs", "device", "seed", "out", "resume", "batch_size", "lr"):
         value = getattr(args, name, None)
         if value is not None:
             out += [f"--{name.replace('_', '-')}", str(value)]
@@ -72,6 +72,8 @@ def run_torchrun(cmd: list[str], env: dict[str, str] | None = None, timeout: flo
         proc.wait()
         code = 130
     reader.join(timeout=10)
+    if code == 1 and said["failed"] and said["failed"][0] == 2:
+        code = 2                                  # a worker refused before training (it said why)
     if code not in (0, 124, 130) and said["failed"] and not said["worker_lines"]:
         exit_code, rank = said["failed"]
         how = f"signal {-exit_code} ({signal.Signals(-exit_code).name})" if exit_code < 0 else f"exit code {exit_code}"

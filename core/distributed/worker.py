@@ -17,11 +17,12 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.distributed as dist
 
+from ..train.runs import RunError
 from .ending import end_group, peer_gone
 from .fit import fit
 
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     for flag, kind in (("epochs", int), ("device", str), ("seed", int), ("batch-size", int), ("lr", float)):
         p.add_argument(f"--{flag}", type=kind, help="override the project's training setting")
     p.add_argument("--out", help="run folder (default: runs/<time>-<name> beside the project)")
+    p.add_argument("--resume", metavar="RUN", help="continue this run folder from its last checkpoint "
+                                                  "(with the number of processes it was trained with)")
     p.add_argument("--dump-weights", help="folder where every rank writes rank<R>.safetensors")
     p.add_argument("--json", action="store_true", help="rank 0 prints the result as JSON")
     p.add_argument("--quiet", action="store_true")
@@ -101,7 +104,15 @@ class Worker:
         s.config["distributed"] = {"world_size": world, "backend": self.backend, "per_rank_batch": per_rank,
                                    "global_batch": per_rank * world, "threads_per_rank": threads,
                                    "sharding": "per-epoch shared permutation, padded, rank::world"}
-        folder = self._open_folder(s, init, per_rank) if rank == 0 else None
+        counters, resume = {}, None
+        if self.opts.resume:
+            try:
+                counters, resume = self._restore(s)
+            except (RunError, ValueError) as e:
+                return self.refuse(f"cannot resume from {self.opts.resume}: {e}",
+                                   getattr(e, "fix", "start a new run instead"))
+        done = int(counters["epoch"]) if resume else None
+        folder = self._open_folder(s, init, per_rank, done) if rank == 0 else None
 
         def on_epoch(row, best_state):
             if folder is None:
@@ -112,8 +123,13 @@ class Worker:
             shown = "  ".join(f"{m} {row[m]:.4g}" for m in ("train_loss", "val_loss", *s.metric_names))
             self.say(f"epoch {row['epoch']}/{spec.epochs}  {shown}  lr {row['lr']:.3g}  {row['seconds']:.2f}s")
 
+        def checkpoint(epoch, counters, rng):
+            if folder is not None:
+                folder.save_weights(s.compiled, "last", {"epoch": str(epoch)})
+                folder.save_state(s.optimizer, s.scheduler, counters, rng)
+
         out = fit(s.compiled.module, s, spec, self.dataset.task, int(self.dataset.num_classes or 0), rank, world,
-                  on_epoch)
+                  on_epoch, checkpoint, resume)
         if self.opts.dump_weights:
             from ..weights import save_weights
             Path(self.opts.dump_weights).mkdir(parents=True, exist_ok=True)
@@ -123,18 +139,43 @@ class Worker:
             self._close_folder(folder, s, init, out)
         return 0 if out["status"] == "finished" else 1
 
-    def _open_folder(self, s, init, per_rank: int):
-        """Rank 0's run folder, as the trainer lays it out."""
+    def _restore(self, s) -> tuple[dict, Callable]:
+        """Every rank reads the run folder's last checkpoint into its set-up (a shared folder, as
+        torchrun --standalone has). Returns the saved counters and `fit`'s resume hook, which puts
+        back this rank's generators, the step count and the best-epoch record."""
+        from ..train.resume_state import load_best, restore
+        from ..train.runs import RunFolder
+
+        src = RunFolder(self.opts.resume)
+        counters, tensors = restore(src, s, torch.Generator(), self.project.training.epochs, self.world)
+        best_state = load_best(src, s.compiled)
+
+        def resume(loop, hooks) -> int:
+            set_rng_states(tensors, self.rank, self.world, loop, hooks.shuffle)
+            loop.global_step = int(counters.get("global_step", 0))
+            b = hooks.best
+            b.value, b.epoch, b.bad = counters.get("best_value"), int(counters.get("best_epoch", 0)), \
+                int(counters.get("bad_epochs", 0))
+            b.state = best_state
+            return int(counters.get("epoch", 0)) + 1
+        return counters, resume
+
+    def _open_folder(self, s, init, per_rank: int, resumed_at: int | None = None):
+        """Rank 0's run folder, as the trainer lays it out; a resumed run keeps its folder and its
+        metrics up to the checkpoint's epoch."""
         from ..train.init_loss import record
         from ..train.runs import RunFolder, new_run_dir
 
-        out = (Path(self.opts.out) if self.opts.out else
-               new_run_dir(Path(self.opts.project).resolve().parent / "runs", self.project.name))
+        o = self.opts
+        out = (Path(o.resume) if o.resume else Path(o.out) if o.out else
+               new_run_dir(Path(o.project).resolve().parent / "runs", self.project.name))
         folder = RunFolder(out).create()
+        s.config["resumed_from"] = str(o.resume) if o.resume else None
+        s.config["start_epoch"] = (resumed_at or 0) + 1
         folder.write_project(self.project)
         folder.write_json("config.json", s.config)
         folder.write_json("preprocessing.json", self.dataset.preprocessor.to_dict())
-        folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"])
+        folder.open_metrics(["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"], keep_until=resumed_at)
         self.say(f"{self.project.name}: {self.world} DDP worker(s) ({self.backend}), {len(s.data['x_train']):,} "
                  f"training samples, batch {per_rank}×{self.world}, {record(folder, self.project.training.loss, init)}, "
                  f"run folder {out}")
@@ -147,8 +188,7 @@ class Worker:
 
         result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
                            **{k: v for k, v in out.items() if k not in ("history", "best_state")})
-        if out["status"] == "finished":
-            folder.save_weights(s.compiled, "last", {"epoch": str(out["epochs_run"])})
+        if out["status"] == "finished":           # "last" is the final checkpoint's (fit saved it)
             if out["best_state"] is None:
                 folder.save_weights(s.compiled, "best", {"epoch": str(out["epochs_run"])})
         folder.write_json("result.json", result.to_dict())
@@ -162,6 +202,21 @@ class Worker:
                      f"over {self.world} worker(s); test: {test}")
         else:
             self.say(f"layerlab train: {out['message']}: {out['fix']}", error=True)
+
+
+def set_rng_states(tensors: dict, rank: int, world: int, loop: LoopState, shuffle) -> None:
+    """This rank's generators as `rng_states` saved them."""
+    from ..train.setup import set_rng_state
+    if world == 1:                               # the trainer's layout: the loop's generator is "shuffle"
+        set_rng_state(tensors, loop.device, loop.generator)
+        return
+    keys = ("rng.shuffle", f"rng.torch.{rank}", f"rng.local.{rank}")
+    if any(k not in tensors for k in keys):
+        raise RunError(f"its random-generator state for rank {rank} is missing")
+    shuffle.set_state(tensors[keys[0]])
+    torch.set_rng_state(tensors[keys[1]])
+    loop.generator.set_state(tensors[keys[2]])
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,9 +35,21 @@ def _number(v: Any, what: str, allow_none: bool = False) -> None:
         raise RunError(f"its saved {what} is {_short(v)}, not a number")
 
 
-def check_trainer(t: Any, epochs: int, steps_per_epoch: int) -> None:
+class WorkerCount(RunError):
+    """The run was trained with another number of DDP processes than this resume asks for."""
+
+    def __init__(self, saved: int, now: int):
+        super().__init__(f"it was trained with {saved} process(es), not {now}")
+        self.fix = ("resume it with one process (no --nproc)" if saved == 1 else
+                    f"resume it with --nproc {saved}")
+
+
+def check_trainer(t: Any, epochs: int, steps_per_epoch: int, world: int = 1) -> None:
     if not isinstance(t, dict):
         raise RunError("its saved trainer counters are not an object")
+    saved_world = _int(t.get("world_size", 1), 1, 1 << 16, "process count")
+    if saved_world != world:
+        raise WorkerCount(saved_world, world)
     done = t.get("epoch", 0)
     if isinstance(done, int) and not isinstance(done, bool) and epochs < done <= MAX_EPOCHS:
         raise RunError(f"it has already run {done} epochs, more than training.epochs ({epochs}): raise the "
@@ -50,12 +62,15 @@ def check_trainer(t: Any, epochs: int, steps_per_epoch: int) -> None:
 
 
 def check_rng(tensors: dict[str, torch.Tensor], generator: torch.Generator, device: torch.device) -> None:
-    want = {"rng.torch": torch.get_rng_state(), "rng.shuffle": generator.get_state()}
-    if device.type == "cuda":
-        want["rng.cuda"] = torch.cuda.get_rng_state(device)
-    for key, ref in want.items():
-        v = tensors.get(key)
-        if v is None:
+    """Every saved generator state (rng.torch, rng.shuffle, and a DDP run's rng.torch.R and
+    rng.local.R per rank) has the shape and dtype of a CPU generator's; rng.cuda of this GPU's."""
+    cpu = generator.get_state()
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    for key, v in tensors.items():
+        if not key.startswith("rng."):
+            continue
+        ref = cuda if key.startswith("rng.cuda") else cpu
+        if ref is None:
             continue
         if v.dtype != ref.dtype or tuple(v.shape) != tuple(ref.shape):
             raise RunError(f"its random-generator state {key[4:]} is {v.dtype} {list(v.shape)}, "
@@ -128,11 +143,49 @@ def _same_kind(value: Any, ref: Any) -> bool:
 
 
 def check_state(tensors: dict, state: Any, *, optimizer, scheduler, generator, device, epochs: int,
-                steps_per_epoch: int) -> None:
+                steps_per_epoch: int, world: int = 1) -> None:
     """RunError naming the first field of the saved state that does not fit."""
     if not isinstance(state, dict):
         raise RunError("its saved training state is not an object")
-    check_trainer(state.get("trainer", {}), epochs, steps_per_epoch)
+    check_trainer(state.get("trainer", {}), epochs, steps_per_epoch, world)
     check_rng(tensors, generator, device)
     check_optimizer(tensors, state.get("optimizer", {}), optimizer)
     check_scheduler(state.get("scheduler"), scheduler)
+
+
+def restore(src, s, generator: torch.Generator, epochs: int, world: int = 1) -> tuple[dict, dict]:
+    """Load run folder `src`'s last weights, optimizer and schedule into the built set-up `s`
+    (core.train.setup.build) once every saved field is checked. One process also gets its random
+    generators back (torch's and `generator`); a DDP rank sets its own from the returned tensors.
+    Returns (the saved trainer counters, the state tensors)."""
+    from .epochs import is_plateau
+    from .optim import fast_forward
+    from .runs import restore_optimizer
+    from .setup import set_rng_state
+
+    src.load_weights(s.compiled, "last")
+    tensors, state = src.load_state()
+    check_state(tensors, state, optimizer=s.optimizer, scheduler=s.scheduler, generator=generator,
+                device=s.device, epochs=epochs, steps_per_epoch=s.steps_per_epoch, world=world)
+    t = state.get("trainer", {})
+    plateau = not s.per_step and is_plateau(s.scheduler)
+    restore_optimizer(s.optimizer, tensors, state.get("optimizer", {}), keep_lr=plateau)
+    if world == 1:
+        set_rng_state(tensors, s.device, generator)
+    if plateau and state.get("scheduler"):
+        s.scheduler.load_state_dict(state["scheduler"])
+    else:
+        fast_forward(s.scheduler, int(t.get("global_step", 0)) if s.per_step else int(t.get("epoch", 0)))
+    return t, tensors
+
+
+def load_best(src, compiled) -> dict | None:
+    """A copy of the run's best weights (None without best.safetensors); the module keeps its own."""
+    if not src.file("best.safetensors").is_file():
+        return None
+    module = compiled.module
+    current = {k: v.clone() for k, v in module.state_dict().items()}
+    src.load_weights(compiled, "best")
+    best = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    module.load_state_dict(current)
+    return best

@@ -16,12 +16,12 @@ from typing import Any, Callable
 
 import torch
 
-from .epochs import Best, EpochHooks, is_plateau, run_epochs
+from .epochs import Best, EpochHooks, run_epochs
 from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
 from .loop import LoopState, grad_norms, layer_weights, update_ratios
 from .metrics import evaluate
-from .optim import fast_forward, lr_curve
-from .runs import RunError, RunFolder, new_run_dir, restore_optimizer
+from .optim import lr_curve
+from .runs import RunError, RunFolder, new_run_dir
 from . import hooks
 
 CHECKPOINT_INTERVAL = 2.0   # seconds between writes of last / best weights (always at the end)
@@ -118,7 +118,8 @@ class Trainer(EpochHooks):
             try:
                 self._resume()
             except (RunError, ValueError) as e:
-                raise _Refused(f"cannot resume from {self.resume_from}: {e}", "start a new run instead") from None
+                raise _Refused(f"cannot resume from {self.resume_from}: {e}",
+                               getattr(e, "fix", "start a new run instead")) from None
         else:
             self.folder.open_metrics(self._columns())
         s.config["resumed_from"] = str(self.resume_from) if self.resume_from else None
@@ -133,37 +134,19 @@ class Trainer(EpochHooks):
         return ["epoch", "train_loss", "val_loss", *self.setup.metric_names, "lr", "seconds"]
 
     def _resume(self) -> None:
-        from .resume_state import check_state
-        s, src = self.setup, RunFolder(self.resume_from)
+        from .resume_state import load_best, restore
+        src = RunFolder(self.resume_from)
         if src.path.resolve() != self.folder.path.resolve():     # continuing into another folder
             import shutil
             for name in ("metrics.csv", "best.safetensors", "diagnostics.json"):
                 if src.file(name).is_file():
                     shutil.copy2(src.file(name), self.folder.file(name))
-        src.load_weights(s.compiled, "last")
-        tensors, state = src.load_state()
-        check_state(tensors, state, optimizer=s.optimizer, scheduler=s.scheduler, generator=self.generator,
-                    device=s.device, epochs=self.project.training.epochs, steps_per_epoch=s.steps_per_epoch)
-        t = state.get("trainer", {})
-        plateau = not s.per_step and is_plateau(s.scheduler)
-        restore_optimizer(s.optimizer, tensors, state.get("optimizer", {}), keep_lr=plateau)
-        from .setup import set_rng_state
-        set_rng_state(tensors, s.device, self.generator)
+        t, _ = restore(src, self.setup, self.generator, self.project.training.epochs)
         done = int(t.get("epoch", 0))
         self.start_epoch, self.global_step = done + 1, int(t.get("global_step", 0))
         self.best.value, self.best.epoch = t.get("best_value"), int(t.get("best_epoch", 0))
         self.best.bad = int(t.get("bad_epochs", 0))
-        if plateau and state.get("scheduler"):
-            s.scheduler.load_state_dict(state["scheduler"])
-        else:
-            fast_forward(s.scheduler, self.global_step if s.per_step else done)
-        if src.file("best.safetensors").is_file():
-            module = s.compiled.module
-            current = {k: v.clone() for k, v in module.state_dict().items()}
-            src.load_weights(s.compiled, "best")
-            self.best.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            self.best.dirty = False
-            module.load_state_dict(current)
+        self.best.state, self.best.dirty = load_best(src, self.setup.compiled), False
         self.history = [r for r in src.read_metrics() if r.get("epoch", 0) <= done]
         self.folder.open_metrics(self._columns(), keep_until=done)
 

@@ -129,3 +129,49 @@ def test_train_command_hands_nproc_to_the_launcher(tmp_path, monkeypatch):
                        "layerlab.core.distributed", "p.layerlab.json", "--epochs", "2"]
     with pytest.raises(ValueError):
         distributed.launch_command("p", 0)
+
+
+def _with_dropout(project):
+    """The spiral MLP with a Dropout after the second ReLU: each rank's dropout masks come from its
+    own torch generator, so a resume that lost any rank's generator state would differ."""
+    g = project.graph
+    edge = next(e for e in g.edges if e.src == "n5" and e.dst == "n6")
+    g.disconnect(edge)
+    drop = g.add_node("Dropout", {"p": 0.2})
+    g.connect("n5", drop.id)
+    g.connect(drop.id, "n6")
+    return project
+
+
+def test_two_process_run_resumes_exactly(tmp_path, capfd):
+    """4 epochs straight vs 2 epochs then `--resume` to 4, both with 2 processes: the same weights
+    and the same validation losses bit for bit (shared permutation, per-rank dropout and batch-order
+    generators, optimizer and schedule all restored). A resume with another process count is
+    refused in one line."""
+    project = _with_dropout(load_project(template_path("mlp")))
+    project.training.epochs = 4
+    project.training.schedule, project.training.step_size = "step", 1   # a schedule that does not depend on the epoch count
+    path = tmp_path / "spiral.layerlab.json"
+    save_project(project, path)
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert distributed.launch(path, 2, ["--out", str(straight), "--quiet"], timeout=240) == 0
+    assert distributed.launch(path, 2, ["--out", str(split), "--epochs", "2", "--quiet"], timeout=240) == 0
+    state, _ = read_weights(split / "last.state.safetensors", weights_only=False)
+    assert {"rng.shuffle", "rng.torch.0", "rng.torch.1", "rng.local.0", "rng.local.1"} <= state.keys()
+    assert not torch.equal(state["rng.torch.0"], state["rng.torch.1"])
+    capfd.readouterr()
+    assert distributed.launch(path, 2, ["--resume", str(split), "--quiet"], timeout=240) == 0
+    a, _ = read_weights(straight / "last.safetensors")
+    b, _ = read_weights(split / "last.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rows = [list(csv.DictReader(open(run / "metrics.csv"))) for run in (straight, split)]
+    assert [r["epoch"] for r in rows[1]] == ["1", "2", "3", "4"]
+    assert [r["val_loss"] for r in rows[0]] == [r["val_loss"] for r in rows[1]]
+    config = json.loads((split / "config.json").read_text())
+    assert config["resumed_from"] == str(split) and config["start_epoch"] == 3
+    # one process cannot continue a 2-process run: exit 2 and one line that says how
+    from layerlab.core.cli import main
+    capfd.readouterr()
+    assert main(["train", str(path), "--resume", str(split), "--epochs", "6"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2 process(es)" in err[0] and "--nproc 2" in err[0], err
