@@ -48,8 +48,25 @@ def _action(win, text, slot=None, keys=(), glyph=None, tip=None, name=None) -> Q
 
 
 def build(win) -> SimpleNamespace:
-    ed, files, view, stack = win.editor, win.files, win.view, win.document.undo_stack
     a = SimpleNamespace()
+    _file_actions(win, a)
+    _edit_actions(win, a)
+    _view_actions(win, a)
+    for act in vars(a).values():
+        win.addAction(act)
+    _canvas_shortcuts(win.editor, win.view)
+    win.view.menu_actions = [a.cut, a.copy, a.paste, a.duplicate, a.delete, None, a.select_all, a.layout, a.fit]
+    _menus(win, a)
+    _toolbar(win, a)
+    win.scene.selectionChanged.connect(partial(_update_enabled, win, a))
+    _update_enabled(win, a)
+    win.document.analyzed.connect(partial(_update_export, a))   # export needs a valid graph
+    _update_export(a, win.document.analysis)
+    return a
+
+
+def _file_actions(win, a) -> None:
+    files = win.files
     a.new = _action(win, "&New", files.new, Key.New, "✚", "New project", "actionNew")
     a.open = _action(win, "&Open…", files.open, Key.Open, "⇪", "Open a project", "actionOpen")
     a.save = _action(win, "&Save", files.save, Key.Save, "⤓", "Save the project", "actionSave")
@@ -58,6 +75,9 @@ def build(win) -> SimpleNamespace:
                        "Export the trained network: ONNX, torch.export, PyTorch source, model card…", "actionExport")
     a.quit = _action(win, "&Quit", win.close, Key.Quit, name="actionQuit")
 
+
+def _edit_actions(win, a) -> None:
+    ed, stack = win.editor, win.document.undo_stack
     a.undo = stack.createUndoAction(win, "&Undo")
     a.undo.setShortcuts(QKeySequence.keyBindings(Key.Undo))
     a.undo.setIcon(glyph_icon("↶"))
@@ -76,6 +96,9 @@ def build(win) -> SimpleNamespace:
                        "Delete the selection", "actionDelete")
     a.select_all = _action(win, "Select &All", ed.select_all, Key.SelectAll, name="actionSelectAll")
 
+
+def _view_actions(win, a) -> None:
+    ed, view = win.editor, win.view
     a.zoom_in = _action(win, "Zoom &In", view.zoom_in, [Key.ZoomIn, "Ctrl+="], "⊕", name="actionZoomIn")
     a.zoom_out = _action(win, "Zoom &Out", view.zoom_out, Key.ZoomOut, "⊖", name="actionZoomOut")
     a.zoom_reset = _action(win, "&Actual Size", view.reset_zoom, "Ctrl+1", name="actionZoomReset")
@@ -91,24 +114,16 @@ def build(win) -> SimpleNamespace:
     a.code.setIcon(glyph_icon("⟨⟩"))
     a.code.setToolTip("Show the generated PyTorch code  (Ctrl+Shift+C)")
     a.code.setObjectName("actionCode")
-    for act in vars(a).values():
-        win.addAction(act)
-    # keys that mean something else in text fields and lists: only while the canvas has focus
+
+
+def _canvas_shortcuts(ed, view) -> None:
+    """Keys that mean something else in text fields and lists: only while the canvas has focus."""
     for keys, slot in (("Backspace", ed.delete_selection), ("F", view.fit)):
         extra = QAction(view)
         extra.setShortcut(QKeySequence(keys))
         extra.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         extra.triggered.connect(lambda checked=False, f=slot: f())
         view.addAction(extra)
-
-    view.menu_actions = [a.cut, a.copy, a.paste, a.duplicate, a.delete, None, a.select_all, a.layout, a.fit]
-    _menus(win, a)
-    _toolbar(win, a)
-    win.scene.selectionChanged.connect(partial(_update_enabled, win, a))
-    _update_enabled(win, a)
-    win.document.analyzed.connect(partial(_update_export, a))   # export needs a valid graph
-    _update_export(a, win.document.analysis)
-    return a
 
 
 def _menus(win, a) -> None:

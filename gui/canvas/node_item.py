@@ -20,6 +20,7 @@ HEADER = 24.0
 LINE = 17.0
 MIN_HEIGHT = 84.0
 PORT_GAP = 16.0
+PAD = 10.0       # text inset from the node's left and right edges
 ABBREV = {"kernel_size": "k", "stride": "s", "return_sequences": "seq", "padding": "pad",
           "dilation": "dil", "negative_slope": "slope"}
 
@@ -178,7 +179,16 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter, option, widget=None) -> None:
         rect = QRectF(0, 0, WIDTH, self.height)
         color = theme.category_color(self.category)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        border = self._border_pen(bool(option.state & QStyle.StateFlag.State_Selected))
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.4:
+            self._paint_tile(painter, rect, border, color, lod)
+            return
+        self._paint_body(painter, rect, border, color)
+        self._paint_header_text(painter)
+        self._paint_lines(painter)
+
+    def _border_pen(self, selected: bool) -> QPen:
         if self.severity == "error":
             border = QPen(QColor(theme.ERROR), 2.4)
         elif selected:
@@ -189,23 +199,26 @@ class NodeItem(QGraphicsItem):
             border = QPen(QColor("#3c4048"), 1.2)
         if selected and self.severity == "error":
             border.setStyle(Qt.PenStyle.DashLine)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        body = QColor(theme.NODE_BODY_ERROR if self.severity == "error" else theme.NODE_BODY)
-        if lod < 0.4:  # far out: a coloured tile with the type in large print, then a bare tile
-            painter.setPen(border)
-            painter.setBrush(color.darker(110) if self.severity != "error" else QColor(theme.ERROR).darker(120))
-            painter.drawRect(rect)
-            if lod > 0.12:
-                painter.setPen(QColor("#ffffff"))
-                f = theme.ui_font(9.0, True)
-                f.setPixelSize(int(min(34, 11 / lod)))
-                painter.setFont(f)
-                self._text(painter, rect.adjusted(8, 0, -8, 0), self.type_text.split()[-1],
-                           Qt.AlignmentFlag.AlignCenter)
-            return
+        return border
+
+    def _paint_tile(self, painter, rect: QRectF, border: QPen, color: QColor, lod: float) -> None:
+        """Far out: a coloured tile with the type in large print, then a bare tile."""
+        painter.setPen(border)
+        painter.setBrush(color.darker(110) if self.severity != "error" else QColor(theme.ERROR).darker(120))
+        painter.drawRect(rect)
+        if lod > 0.12:
+            painter.setPen(QColor("#ffffff"))
+            f = theme.ui_font(9.0, True)
+            f.setPixelSize(int(min(34, 11 / lod)))
+            painter.setFont(f)
+            self._text(painter, rect.adjusted(8, 0, -8, 0), self.type_text.split()[-1],
+                       Qt.AlignmentFlag.AlignCenter)
+
+    def _paint_body(self, painter, rect: QRectF, border: QPen, color: QColor) -> None:
+        """Rounded body, category-coloured header band, frozen hatching and the outline."""
         painter.setRenderHint(painter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(body)
+        painter.setBrush(QColor(theme.NODE_BODY_ERROR if self.severity == "error" else theme.NODE_BODY))
         painter.drawRoundedRect(rect, 7, 7)
         header = QPainterPath()
         header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER + 7), 7, 7)
@@ -221,10 +234,11 @@ class NodeItem(QGraphicsItem):
         painter.setPen(border)
         painter.drawRoundedRect(rect, 7, 7)
 
-        pad = 10.0
+    def _paint_header_text(self, painter) -> None:
+        """Right to left: problem and frozen badges, the parameter count; the type takes the rest."""
         painter.setPen(QColor("#ffffff"))
         painter.setFont(theme.ui_font(9.0, True))
-        right = WIDTH - pad
+        right = WIDTH - PAD
         if self.severity:
             painter.drawText(QRectF(right - 14, 0, 14, HEADER), Qt.AlignmentFlag.AlignVCenter, "⚠")
             right -= 18
@@ -239,21 +253,23 @@ class NodeItem(QGraphicsItem):
             right -= w + 6
             painter.setFont(theme.ui_font(9.0, True))
             painter.setPen(QColor("#ffffff"))
-        self._text(painter, QRectF(pad, 0, right - pad, HEADER), self.type_text)
+        self._text(painter, QRectF(PAD, 0, right - PAD, HEADER), self.type_text)
 
+    def _paint_lines(self, painter) -> None:
+        """Below the header: the user's name, key parameters, and the output shape at the bottom."""
         y = HEADER + 5
         painter.setFont(theme.ui_font(9.5))
         painter.setPen(QColor(theme.TEXT))
-        self._text(painter, QRectF(pad, y, WIDTH - 2 * pad, LINE), self.name_text)
+        self._text(painter, QRectF(PAD, y, WIDTH - 2 * PAD, LINE), self.name_text)
         y += LINE
         if self.params_text:
             painter.setFont(theme.ui_font(8.0))
             painter.setPen(QColor(theme.TEXT_DIM))
-            self._text(painter, QRectF(pad, y, WIDTH - 2 * pad, LINE), self.params_text)
+            self._text(painter, QRectF(PAD, y, WIDTH - 2 * PAD, LINE), self.params_text)
         y = self.height - LINE - 5
         painter.setFont(theme.mono_font(8.5))
         painter.setPen(QColor("#ff9b9b") if self.severity == "error" else QColor("#9fd3ff"))
-        self._text(painter, QRectF(pad, y, WIDTH - 2 * pad, LINE), self.shape_text or "?")
+        self._text(painter, QRectF(PAD, y, WIDTH - 2 * PAD, LINE), self.shape_text or "?")
 
     @staticmethod
     def _text(painter, rect: QRectF, text: str, align=Qt.AlignmentFlag.AlignLeft) -> None:

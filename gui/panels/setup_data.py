@@ -27,13 +27,23 @@ class DataPanel:
     """Builds the page; `widget` goes into a dock."""
 
     def __init__(self, ctx):
-        from ...core.data import DATASETS
         self.ctx = ctx
         self.widget, lay = scroll_panel("setupData")
-        self.binder = b = Binder(ctx, self.widget)
+        self.binder = Binder(ctx, self.widget)
         self.checks = ChecksBox(ctx, "data")
         lay.addWidget(self.checks)
+        lay.addWidget(self._source_box())
+        lay.addWidget(self._splits_box())
+        self._build_preview(lay)
+        ctx.notifier.changed.connect(self._spec_changed)
+        ctx.replaced.connect(self._sync)
+        ctx.dataset_changed.connect(self.show_dataset)
+        self._sync()
 
+    def _source_box(self) -> QGroupBox:
+        """Data set, file, target column, task and the source's own options."""
+        from ...core.data import DATASETS
+        ctx, b = self.ctx, self.binder
         src = QGroupBox("Source")
         f = self.form = form()
         src.setLayout(f)
@@ -43,18 +53,7 @@ class DataPanel:
         for i in range(self.dataset.count()):
             self.dataset.setItemData(i, DATASETS.get(self.dataset.itemData(i), ""), Qt.ItemDataRole.ToolTipRole)
         f.addRow("Data set", self.dataset)
-        self.path = QLineEdit(objectName="data_path")
-        self.path.setPlaceholderText("file or folder, relative to the project")
-        self.path.editingFinished.connect(lambda: ctx.set("data", "path", self.path.text().strip()))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QWidget()
-        h = QHBoxLayout(row)
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(self.path, 1)
-        h.addWidget(browse)
-        self.path_row = row
-        f.addRow("File", row)
+        f.addRow("File", self._path_row())
         self.target = QComboBox(objectName="data_target")
         self.target.activated.connect(lambda i: ctx.set("data", "target", self.target.itemData(i) or ""))
         f.addRow("Target column", self.target)
@@ -65,8 +64,25 @@ class DataPanel:
         self.options_form.setContentsMargins(0, 0, 0, 0)
         self.options.setLayout(self.options_form)
         f.addRow(self.options)
-        lay.addWidget(src)
+        return src
 
+    def _path_row(self) -> QWidget:
+        """The file or folder field with its Browse button."""
+        self.path = QLineEdit(objectName="data_path")
+        self.path.setPlaceholderText("file or folder, relative to the project")
+        self.path.editingFinished.connect(lambda: self.ctx.set("data", "path", self.path.text().strip()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QWidget()
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(self.path, 1)
+        h.addWidget(browse)
+        self.path_row = row
+        return row
+
+    def _splits_box(self) -> QGroupBox:
+        b = self.binder
         split = QGroupBox("Splits and preprocessing")
         g = form()
         split.setLayout(g)
@@ -76,8 +92,10 @@ class DataPanel:
                                           {"pca_whiten": "PCA whitening", "minmax": "min-max",
                                            "center": "mean subtraction"}))
         g.addRow("Split seed", b.int_spin("data", "seed", 0, 2**31 - 1))
-        lay.addWidget(split)
+        return split
 
+    def _build_preview(self, lay) -> None:
+        """The loaded set's summary line and its preview: scatter, image grid or table."""
         self.info = dim_label()
         self.info.setObjectName("dataInfo")
         lay.addWidget(self.info)
@@ -93,11 +111,6 @@ class DataPanel:
         for w in (self.scatter, self.images, self.table):
             self.preview.addWidget(w)
         lay.addWidget(self.preview, 1)
-
-        ctx.notifier.changed.connect(self._spec_changed)
-        ctx.replaced.connect(self._sync)
-        ctx.dataset_changed.connect(self.show_dataset)
-        self._sync()
 
     def choose(self, source: str) -> None:
         """A new source, with the options the old one had and the new one lacks dropped in the

@@ -26,10 +26,22 @@ class OptimPanel(QObject):
         super().__init__(ctx)   # dies with the window: no timer of a closed window fires later
         self.ctx = ctx
         self.widget, lay = scroll_panel("setupOptim")
-        self.binder = b = Binder(ctx, self.widget)
+        self.binder = Binder(ctx, self.widget)
         self.checks = ChecksBox(ctx, "optim")
         lay.addWidget(self.checks)
+        lay.addWidget(self._loss_box())
+        lay.addWidget(self._optimizer_box())
+        lay.addWidget(self._schedule_box())
+        self._build_preview(lay)
+        self._later = QTimer(self, singleShot=True, interval=30)  # typing in a spin box redraws once
+        self._later.timeout.connect(self.refresh)
+        ctx.notifier.changed.connect(self._changed)
+        ctx.replaced.connect(self._changed)
+        ctx.dataset_changed.connect(lambda _ds: self._later.start())
+        self.refresh()
 
+    def _loss_box(self) -> QGroupBox:
+        b = self.binder
         box = QGroupBox("Loss")
         self.loss_form = f = form()
         box.setLayout(f)
@@ -38,8 +50,10 @@ class OptimPanel(QObject):
         f.addRow("Label smoothing", self.smoothing)
         self.delta = b.float_spin("training", "huber_delta", 1e-6, 1e6)
         f.addRow("Huber δ", self.delta)
-        lay.addWidget(box)
+        return box
 
+    def _optimizer_box(self) -> QGroupBox:
+        b = self.binder
         box = QGroupBox("Optimizer")
         self.opt_form = f = form()
         box.setLayout(f)
@@ -57,8 +71,11 @@ class OptimPanel(QObject):
         f.addRow("β₁", self.beta1)
         self.beta2 = b.float_spin("training", "beta2", 0.0, 0.99999, step=0.001)
         f.addRow("β₂", self.beta2)
-        lay.addWidget(box)
+        return box
 
+    def _schedule_box(self) -> QGroupBox:
+        """The schedule and its parameters; sched_rows says which schedules use each one."""
+        b = self.binder
         box = QGroupBox("Schedule")
         self.sched_form = f = form()
         box.setLayout(f)
@@ -78,8 +95,10 @@ class OptimPanel(QObject):
         }
         for w, label, _ in self.sched_rows.values():
             f.addRow(label, w)
-        lay.addWidget(box)
+        return box
 
+    def _build_preview(self, lay) -> None:
+        """The LR schedule plotted over the planned epochs, and a line under it."""
         self.preview = pg.PlotWidget(objectName="lrPreview")
         self.preview.setMenuEnabled(False)
         self.preview.setMinimumHeight(150)
@@ -91,13 +110,6 @@ class OptimPanel(QObject):
         lay.addWidget(self.preview, 1)
         self.note = dim_label()
         lay.addWidget(self.note)
-
-        self._later = QTimer(self, singleShot=True, interval=30)  # typing in a spin box redraws once
-        self._later.timeout.connect(self.refresh)
-        ctx.notifier.changed.connect(self._changed)
-        ctx.replaced.connect(self._changed)
-        ctx.dataset_changed.connect(lambda _ds: self._later.start())
-        self.refresh()
 
     def find_lr(self):
         from ..sweeps.lr_find_dialog import open_lr_finder

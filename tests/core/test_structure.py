@@ -159,9 +159,6 @@ LONG_ALLOWED = {
     "core/cmd_train.py:run",
     "core/export/train_script.py:generate", "core/train/setup.py:build",
     "core/experiments/lr_find.py:lr_find",
-    "gui/actions.py:build", "gui/canvas/node_item.py:NodeItem.paint",
-    "gui/dashboard/dock.py:TrainingDashboard.__init__",
-    "gui/panels/setup_data.py:DataPanel.__init__", "gui/panels/setup_optim.py:OptimPanel.__init__",
 }
 
 
