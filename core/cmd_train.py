@@ -98,21 +98,123 @@ def _jsonable(obj):
     return _finite(obj)
 
 
-def run(args) -> int:
-    from .train import Control, Trainer
-    from .train.events import EpochEnd, Failed, Finished, RunStarted, Step, Stopped
-
-    project = load_project_or_exit(args.project)
-    t = project.training
+def _apply_overrides(project, args) -> None:
+    """--epochs, --device and --seed replace the project's training settings."""
     for key in ("epochs", "device", "seed"):
         value = getattr(args, key)
         if value is not None:
-            setattr(t, key, value)
-    out = Path(args.out) if args.out else None
+            setattr(project.training, key, value)
+
+
+def _check_run_folders(args, out: Path | None) -> None:
+    """Refuse (exit 2) an --out that already holds a run unless resuming, and a missing --resume folder."""
     if out is not None and not args.resume and (out / "metrics.csv").exists():
         raise CliError(f"{out} already holds a run: pick another --out folder, or continue it with --resume {out}", 2)
     if args.resume and not Path(args.resume).is_dir():
         raise CliError(f"{args.resume}: no such run folder", 2)
+
+
+def _print_start(project, e, as_json: bool) -> None:
+    """The run's opening line (stderr) or JSON start object (stdout), then the dataset's notes."""
+    if not as_json:
+        from .train.init_loss import describe
+        print(f"training {project.name} on {e.device}: {e.n_train:,} train / {e.n_val:,} val / "
+              f"{e.n_test:,} test samples, {e.total_epochs} epochs, "
+              f"{describe(project.training.loss, vars(e))} → {e.run_dir}", file=sys.stderr)
+    else:
+        print(json.dumps(_jsonable({"event": "start", "loss_at_init": e.loss_at_init,
+                                    "expected_loss_at_init": e.expected_loss_at_init})), flush=True)
+    for note in e.config.get("dataset", {}).get("notes", []) + e.config.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)   # rows filled or dropped, split fall-backs
+
+
+def _event_printer(project, args, progress: Progress, final: dict):
+    """The trainer's event callback: drives the progress line and prints per-epoch output; the
+    closing event (finished, stopped or failed) lands in final["event"]."""
+    from .train.events import EpochEnd, Failed, Finished, RunStarted, Step, Stopped
+
+    def on_event(e) -> None:
+        if isinstance(e, Step):
+            progress.step(e)
+        elif isinstance(e, RunStarted):
+            progress.start(e)
+            _print_start(project, e, args.json)
+        elif isinstance(e, EpochEnd):
+            progress.epoch(e)
+            if args.json:
+                print(json.dumps(_jsonable({"event": "epoch", "epoch": e.epoch, "train_loss": e.train_loss,
+                                            "val_loss": e.val_loss, **e.metrics, "lr": e.lr, "seconds": e.seconds,
+                                            "best_epoch": e.best_epoch})), flush=True)
+        elif isinstance(e, (Finished, Stopped, Failed)):
+            progress.clear()
+            final["event"] = e
+    return on_event
+
+
+def _fit_with_sigint(project, args, out: Path | None, on_event):
+    """Fit with Ctrl-C wired to a graceful stop (a second Ctrl-C aborts); the previous SIGINT
+    handler comes back afterwards."""
+    from .train import Control, Trainer
+    control = Control()
+
+    def on_sigint(signum, frame):
+        if control.stopped:          # second Ctrl-C: abort now
+            raise KeyboardInterrupt
+        control.stop()
+        print("\nstopping after this step (Ctrl-C again to abort)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return Trainer(project, base_dir=Path(args.project).resolve().parent, run_dir=out,
+                       resume_from=args.resume).fit(on_event, control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _report_problems(event, as_json: bool) -> None:
+    """A run refused for its settings: each problem on one line (and a JSON failed object)."""
+    for p in event.problems:
+        print(f"layerlab train: {p.severity}: {p}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(_jsonable({"event": "failed", "message": event.message, "fix": event.fix})), flush=True)
+
+
+def _print_summary(result) -> None:
+    """The final metrics, best epoch and run folder of a finished or stopped run (plain output)."""
+    metrics = {**result.val_metrics, **result.test_metrics}
+    for k, v in metrics.items():
+        print(f"{k:<14} {v:.4f}")
+    best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_value:.4f})" if result.best_epoch else ""
+    restored = f", weights restored from epoch {result.restored_epoch}" if result.restored_epoch else ""
+    print(f"{result.status} after {result.epochs_run} epoch(s) in {result.seconds:.1f} s; {best}{restored}")
+    print(f"run folder: {result.run_dir}")
+
+
+def _report_result(result, as_json: bool) -> int:
+    """Print the outcome and return the exit code: 0 finished, 130 stopped, 1 diverged (run
+    folder kept); a failure without a run folder is a CliError (exit 2)."""
+    if as_json:
+        print(json.dumps(_jsonable({"event": result.status, **result.to_dict()})), flush=True)
+    elif result.status == "failed" and result.run_dir:   # without a run folder the CliError below says it
+        print(f"layerlab train: {result.message}" + (f": {result.fix}" if result.fix else ""), file=sys.stderr)
+    if result.status == "failed" and not result.run_dir:
+        raise CliError(f"{result.message}: {result.fix}" if result.fix else result.message, 2)
+    if result.status == "failed":
+        if not as_json:
+            print(f"run folder (best checkpoint kept): {result.run_dir}")
+        return 1
+    if not as_json:
+        _print_summary(result)
+    return 130 if result.status == "stopped" else 0
+
+
+def run(args) -> int:
+    from .train.events import Failed
+
+    project = load_project_or_exit(args.project)
+    _apply_overrides(project, args)
+    out = Path(args.out) if args.out else None
+    _check_run_folders(args, out)
     if getattr(args, "nproc", 1) != 1:
         if args.nproc < 1:
             raise CliError(f"--nproc needs a whole number ≥ 1 (got {args.nproc})", 2)
@@ -124,71 +226,11 @@ def run(args) -> int:
     from .data.paths import outside_project
     for path in outside_project(project.data, Path(args.project).resolve().parent):
         print(f"reading data from outside the project's folder: {path}", file=sys.stderr)
-    progress = Progress()
-    control = Control()
     final: dict = {}
-
-    def on_event(e) -> None:
-        if isinstance(e, Step):
-            progress.step(e)
-        elif isinstance(e, RunStarted):
-            progress.start(e)
-            if not args.json:
-                from .train.init_loss import describe
-                print(f"training {project.name} on {e.device}: {e.n_train:,} train / {e.n_val:,} val / "
-                      f"{e.n_test:,} test samples, {e.total_epochs} epochs, "
-                      f"{describe(t.loss, vars(e))} → {e.run_dir}", file=sys.stderr)
-            else:
-                print(json.dumps(_jsonable({"event": "start", "loss_at_init": e.loss_at_init,
-                                            "expected_loss_at_init": e.expected_loss_at_init})), flush=True)
-            for note in e.config.get("dataset", {}).get("notes", []) + e.config.get("notes", []):
-                print(f"note: {note}", file=sys.stderr)   # rows filled or dropped, split fall-backs
-        elif isinstance(e, EpochEnd):
-            progress.epoch(e)
-            if args.json:
-                print(json.dumps(_jsonable({"event": "epoch", "epoch": e.epoch, "train_loss": e.train_loss,
-                                            "val_loss": e.val_loss, **e.metrics, "lr": e.lr, "seconds": e.seconds,
-                                            "best_epoch": e.best_epoch})), flush=True)
-        elif isinstance(e, (Finished, Stopped, Failed)):
-            progress.clear()
-            final["event"] = e
-
-    def on_sigint(signum, frame):
-        if control.stopped:          # second Ctrl-C: abort now
-            raise KeyboardInterrupt
-        control.stop()
-        print("\nstopping after this step (Ctrl-C again to abort)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        result = Trainer(project, base_dir=Path(args.project).resolve().parent, run_dir=out,
-                         resume_from=args.resume).fit(on_event, control)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    result = _fit_with_sigint(project, args, out, _event_printer(project, args, Progress(), final))
 
     event = final.get("event")
     if isinstance(event, Failed) and event.problems:
-        for p in event.problems:
-            print(f"layerlab train: {p.severity}: {p}", file=sys.stderr)
-        if args.json:
-            print(json.dumps(_jsonable({"event": "failed", "message": event.message, "fix": event.fix})), flush=True)
+        _report_problems(event, args.json)
         return 2
-    if args.json:
-        print(json.dumps(_jsonable({"event": result.status, **result.to_dict()})), flush=True)
-    elif result.status == "failed" and result.run_dir:   # without a run folder the CliError below says it
-        print(f"layerlab train: {result.message}" + (f": {result.fix}" if result.fix else ""), file=sys.stderr)
-    if result.status == "failed" and not result.run_dir:
-        raise CliError(f"{result.message}: {result.fix}" if result.fix else result.message, 2)
-    if result.status == "failed":
-        if not args.json:
-            print(f"run folder (best checkpoint kept): {result.run_dir}")
-        return 1
-    if not args.json:
-        metrics = {**result.val_metrics, **result.test_metrics}
-        for k, v in metrics.items():
-            print(f"{k:<14} {v:.4f}")
-        best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_value:.4f})" if result.best_epoch else ""
-        restored = f", weights restored from epoch {result.restored_epoch}" if result.restored_epoch else ""
-        print(f"{result.status} after {result.epochs_run} epoch(s) in {result.seconds:.1f} s; {best}{restored}")
-        print(f"run folder: {result.run_dir}")
-    return 130 if result.status == "stopped" else 0
+    return _report_result(result, args.json)
