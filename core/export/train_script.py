@@ -116,17 +116,22 @@ def _data_source(project, base_dir: Path | None) -> tuple[list[tuple[str, str]],
                    *body], paths
 
 
-def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]]:
-    """(script text, DATA_PATHS)."""
-    from ..train.init import init_activation
-    from ..train.setup import SMALL_WORK, macs_per_sample
-
+def _compile(project):
+    """The compiled graph, refusing a graph that does not compile or an unknown data set."""
     try:
         compiled = compile_graph(project.graph)
     except CompileError as e:
         raise ExportError(str(e)) from None
     if project.data.dataset not in BUILTIN_DATASETS and project.data.dataset not in ("csv", "images", "npz", "idx"):
         raise ExportError(f"unknown data set {project.data.dataset!r}")
+    return compiled
+
+
+def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
+    """(attribute, init scheme, activation that follows, leaky slope) per module with parameters,
+    in LayerLab's init order."""
+    from ..train.init import init_activation
+
     spec = project.training
     modules = dict(compiled.module.named_children())
     plan = []
@@ -135,9 +140,12 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
             continue
         act, slope = init_activation(project.graph, node_id, spec.loss)
         plan.append((identifier(name), spec.init_overrides.get(node_id, spec.init), act, float(slope)))
-    net = network_source(compiled, project.graph, project.name,
-                         reserved=frozenset(_extract.read_module("layerlab.core.export.script_main").defs))
-    roots, load_raw, paths = _data_source(project, base_dir)
+    return plan
+
+
+def _library_code(project, roots, net, plan):
+    """(imports, defs): LayerLab's code the script copies, from main, exit_process and the data
+    source's roots; refuses a network class name that clashes with copied code."""
     from .script_main import PROVIDED
     imports, defs = _extract.closure(LIBRARY, [("layerlab.core.export.script_main", "main"),
                                                ("layerlab.core.distributed.ending", "exit_process"), *roots],
@@ -146,9 +154,13 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
     clash = {d.name for d in defs} & ({net.class_name} | {n for n, *_ in plan})
     if net.class_name in {d.name for d in defs}:
         raise ExportError(f"internal: the network class name {net.class_name} clashes with copied code ({clash})")
-    small = macs_per_sample(compiled.analysis) * spec.batch_size < SMALL_WORK
-    base_imports = {"import math", "import sys", "from pathlib import Path", "import torch", "from torch import nn"}
-    about = "\n".join([
+    return imports, defs
+
+
+def _about(project) -> str:
+    """The script's module docstring: what it reproduces, what it needs, how to run it."""
+    spec = project.training
+    return "\n".join([
         f"{project.name}: a standalone training script exported from LayerLab.",
         "",
         f"Reproduces the project's run: data set {project.data.dataset!r} ({project.data.preprocessing} "
@@ -166,21 +178,29 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
         "Outputs in --out (rank 0): metrics.csv, best.safetensors and last.safetensors (keyed by LayerLab",
         "node id: LayerLab and the source export load them), preprocessing.json, result.json.",
     ])
-    text = [docstring(about), "from __future__ import annotations", ""]
-    text += _import_block(set(imports) | base_imports)
-    text += ["", "",
-             "# ---- the project (literals written from the project file)",
-             f"PROJECT_NAME = {lit(project.name)}",
-             f"DATA = {pylit(spec_to_dict(project.data))}",
-             f"TRAINING = {pylit(spec_to_dict(spec))}",
-             f"DATA_PATHS = {pylit(paths)}",
-             "# (attribute, init scheme, activation that follows, leaky slope), in LayerLab's init order",
-             f"INIT_PLAN = {pylit([list(p) for p in plan])}",
-             f"NODE_NAMES = {pylit(net.node_names)}",
-             f"OUTPUT_SHAPE = {lit(tuple(compiled.output_type.shape))}",
-             f"SMALL_MODEL = {lit(bool(small))}",
-             "", "",
-             "# ---- the network (as `layerlab export --format source` writes it)", ""]
+
+
+def _specs_block(project, compiled, net, plan, paths) -> list[str]:
+    """The project as literals: data and training specs, data paths, init plan, output shape and
+    whether the model counts as small (the loop's fast path)."""
+    from ..train.setup import SMALL_WORK, macs_per_sample
+
+    small = macs_per_sample(compiled.analysis) * project.training.batch_size < SMALL_WORK
+    return ["# ---- the project (literals written from the project file)",
+            f"PROJECT_NAME = {lit(project.name)}",
+            f"DATA = {pylit(spec_to_dict(project.data))}",
+            f"TRAINING = {pylit(spec_to_dict(project.training))}",
+            f"DATA_PATHS = {pylit(paths)}",
+            "# (attribute, init scheme, activation that follows, leaky slope), in LayerLab's init order",
+            f"INIT_PLAN = {pylit([list(p) for p in plan])}",
+            f"NODE_NAMES = {pylit(net.node_names)}",
+            f"OUTPUT_SHAPE = {lit(tuple(compiled.output_type.shape))}",
+            f"SMALL_MODEL = {lit(bool(small))}"]
+
+
+def _network_block(net, load_raw, dataset: str) -> list[str]:
+    """The network class with its helpers, make_model, load_raw (and corpus_path for text)."""
+    text = ["# ---- the network (as `layerlab export --format source` writes it)", ""]
     for src in net.helpers:
         text += [src, "", ""]
     text += [net.class_src, "", "",
@@ -189,9 +209,26 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
              "", "",
              "# ---- the data source", "",
              *load_raw, ""]
-    if project.data.dataset == "text":
+    if dataset == "text":
         text += ["", "def corpus_path():",
                  "    return Path(__file__).resolve().with_name(DATA_PATHS['corpus'])", ""]
+    return text
+
+
+def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]]:
+    """(script text, DATA_PATHS)."""
+    compiled = _compile(project)
+    plan = _init_plan(project, compiled)
+    net = network_source(compiled, project.graph, project.name,
+                         reserved=frozenset(_extract.read_module("layerlab.core.export.script_main").defs))
+    roots, load_raw, paths = _data_source(project, base_dir)
+    imports, defs = _library_code(project, roots, net, plan)
+    specs = _specs_block(project, compiled, net, plan, paths)
+    base_imports = {"import math", "import sys", "from pathlib import Path", "import torch", "from torch import nn"}
+    text = [docstring(_about(project)), "from __future__ import annotations", ""]
+    text += _import_block(set(imports) | base_imports)
+    text += ["", "", *specs, "", ""]
+    text += _network_block(net, load_raw, project.data.dataset)
     text += ["", "# ---- copied verbatim from LayerLab (core.data, core.train, core.distributed,"
              " core.export.script_main)",
              ""]
