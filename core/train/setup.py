@@ -121,17 +121,9 @@ class Setup:
     notes: list[str] = field(default_factory=list)
 
 
-def build(project, dataset, base_dir=None) -> Setup:
-    spec = project.training
-    device = resolve_device(spec.device)
-    notes: list[str] = []
-    torch.manual_seed(spec.seed)
-    compiled = compile_graph(project.graph)
-    used = initialize(compiled, project.graph, spec)
-    started = freeze.load_start_weights(compiled, spec, base_dir)   # transfer learning: see freeze.py
-    frozen = freeze.apply_freeze(compiled, spec)
-    compiled.module.to(device)
-    out_width = compiled.output_type.shape[-1] if compiled.output_type.shape else 1
+def _memory_format(compiled, device: torch.device, spec) -> torch.memory_format:
+    """channels_last for a 2-D convolutional network on CPU (or CUDA with mixed precision), the
+    module converted to it; otherwise contiguous."""
     # oneDNN (CPU) and tensor cores (CUDA, mixed precision) run 2-D convolutions fastest on NHWC:
     # measured +34% on the digits CNN on one CPU thread. Weights on disk stay plain contiguous.
     fmt = torch.contiguous_format
@@ -139,7 +131,12 @@ def build(project, dataset, base_dir=None) -> Setup:
             and (device.type == "cpu" or (device.type == "cuda" and spec.mixed_precision))):
         fmt = torch.channels_last
         compiled.module.to(memory_format=fmt)
+    return fmt
 
+
+def _data_on_device(dataset, compiled, device: torch.device, fmt) -> dict[str, torch.Tensor]:
+    """x_/y_ train, val and test on the device, contiguous (images in `fmt`); regression targets
+    shaped like the network's output, as float."""
     data = {}
     for split in ("train", "val", "test"):
         x, y = getattr(dataset, f"x_{split}"), getattr(dataset, f"y_{split}")
@@ -148,7 +145,12 @@ def build(project, dataset, base_dir=None) -> Setup:
         x = x.to(device)
         data[f"x_{split}"] = x.contiguous(memory_format=fmt) if x.dim() == 4 else x.contiguous()
         data[f"y_{split}"] = y.to(device).contiguous()
+    return data
 
+
+def _mixed_precision(spec, device: torch.device, notes: list[str]):
+    """(autocast factory or None, GradScaler or None, description): bfloat16 where the GPU has it,
+    float16 with a scaler otherwise; off (with a note) away from CUDA."""
     autocast = scaler = None
     amp = "off"
     if spec.mixed_precision:
@@ -161,13 +163,60 @@ def build(project, dataset, base_dir=None) -> Setup:
         else:
             amp = f"off (mixed precision is CUDA-only; this run is on {device.type})"
             notes.append(f"mixed precision is off: it needs a CUDA GPU and this run is on {device.type}")
+    return autocast, scaler, amp
 
+
+def _optimizer(spec, module, device: torch.device):
+    """(optimizer, fused): the fused implementation on CPU and CUDA where the optimizer has one."""
     fused = True if device.type in ("cpu", "cuda") else None
     try:
-        optimizer = build_optimizer(spec, compiled.module, fused=fused)
+        optimizer = build_optimizer(spec, module, fused=fused)
     except (RuntimeError, ValueError, TypeError):
         fused = None
-        optimizer = build_optimizer(spec, compiled.module)
+        optimizer = build_optimizer(spec, module)
+    return optimizer, fused
+
+
+def _dataset_summary(project, dataset, data) -> dict[str, Any]:
+    """The config's "dataset" entry: name, task, classes, input, split sizes and the loader's notes."""
+    return {"name": getattr(dataset, "name", project.data.dataset), "task": dataset.task,
+            "num_classes": int(dataset.num_classes or 0), "input_shape": list(dataset.input_shape),
+            "input_dtype": dataset.input_dtype, "train": int(data["x_train"].shape[0]),
+            "val": int(data["x_val"].shape[0]), "test": int(data["x_test"].shape[0]),
+            "notes": list(getattr(dataset, "notes", []) or [])}
+
+
+def _run_config(project, resolved: dict[str, Any], dataset: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The run's resolved config (config.json): the specs, what was resolved, the data, versions."""
+    spec = project.training
+    return {
+        "project": project.name,
+        "training": spec_to_dict(spec),
+        "data": spec_to_dict(project.data),
+        "seed": spec.seed,
+        "resolved": resolved,
+        "dataset": dataset,
+        "versions": versions(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "notes": notes,
+    }
+
+
+def build(project, dataset, base_dir=None) -> Setup:
+    spec = project.training
+    device = resolve_device(spec.device)
+    notes: list[str] = []
+    torch.manual_seed(spec.seed)
+    compiled = compile_graph(project.graph)
+    used = initialize(compiled, project.graph, spec)
+    started = freeze.load_start_weights(compiled, spec, base_dir)   # transfer learning: see freeze.py
+    frozen = freeze.apply_freeze(compiled, spec)
+    compiled.module.to(device)
+    out_width = compiled.output_type.shape[-1] if compiled.output_type.shape else 1
+    fmt = _memory_format(compiled, device, spec)
+    data = _data_on_device(dataset, compiled, device, fmt)
+    autocast, scaler, amp = _mixed_precision(spec, device, notes)
+    optimizer, fused = _optimizer(spec, compiled.module, device)
     n_train = int(data["x_train"].shape[0])
     steps = max(1, math.ceil(n_train / spec.batch_size))
     freeze.apply_lr_multipliers(optimizer, compiled, spec)
@@ -177,32 +226,20 @@ def build(project, dataset, base_dir=None) -> Setup:
     threads = choose_threads(device, work)
     has_val = int(data["x_val"].shape[0]) > 0
     monitor = spec.monitor if has_val else "train_loss"
-    config = {
-        "project": project.name,
-        "training": spec_to_dict(spec),
-        "data": spec_to_dict(project.data),
-        "seed": spec.seed,
-        "resolved": {
-            "device": str(device), "threads": threads, "mixed_precision": amp,
-            "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
-            "optimizer": type(optimizer).__name__, "fused_optimizer": bool(fused),
-            "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
-            "steps_per_epoch": steps, "monitor": monitor,
-            "monitor_mode": "max" if monitor in MAXIMIZED else "min",
-            "init": {project.graph.nodes[nid].name: s for nid, s in used.items()},
-            "transfer": {"start_weights": started, "frozen": frozen},
-            "weight_decay": ("decoupled (AdamW)" if spec.optimizer in ("adam", "adamw") else
-                             "decoupled (w ← w·(1 − lr·wd) before each step)") if spec.weight_decay else "off",
-            "l1_l2": "exact penalty gradients added after backward; losses shown exclude the penalty",
-        },
-        "dataset": {"name": getattr(dataset, "name", project.data.dataset), "task": dataset.task,
-                    "num_classes": int(dataset.num_classes or 0), "input_shape": list(dataset.input_shape),
-                    "input_dtype": dataset.input_dtype, "train": n_train, "val": int(data["x_val"].shape[0]),
-                    "test": int(data["x_test"].shape[0]), "notes": list(getattr(dataset, "notes", []) or [])},
-        "versions": versions(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "notes": notes,
+    resolved = {
+        "device": str(device), "threads": threads, "mixed_precision": amp,
+        "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
+        "optimizer": type(optimizer).__name__, "fused_optimizer": bool(fused),
+        "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
+        "steps_per_epoch": steps, "monitor": monitor,
+        "monitor_mode": "max" if monitor in MAXIMIZED else "min",
+        "init": {project.graph.nodes[nid].name: s for nid, s in used.items()},
+        "transfer": {"start_weights": started, "frozen": frozen},
+        "weight_decay": ("decoupled (AdamW)" if spec.optimizer in ("adam", "adamw") else
+                         "decoupled (w ← w·(1 − lr·wd) before each step)") if spec.weight_decay else "off",
+        "l1_l2": "exact penalty gradients added after backward; losses shown exclude the penalty",
     }
+    config = _run_config(project, resolved, _dataset_summary(project, dataset, data), notes)
     transform = torch.sigmoid if spec.loss == "bce_logits" and dataset.task == "regression" else None
     return Setup(device=device, compiled=compiled, loss_fn=build_loss(spec, out_width, dataset.num_classes),
                  optimizer=optimizer, scheduler=scheduler, per_step=per_step, regularizer=reg, autocast=autocast,

@@ -156,7 +156,6 @@ LONG_ALLOWED = {
     "core/train/loop.py:train_epoch",        # the per-batch hot loop: one frame, no calls it could spare
     # Still long when this check landed, in files other work was rewriting at the time (issue 10 items 1
     # and 4); delete an entry when its function is split.
-    "core/train/setup.py:build",
     "core/experiments/lr_find.py:lr_find",
 }
 
