@@ -82,24 +82,45 @@ def lr_find(project, dataset=None, base_dir: str | Path | None = None, steps: in
     if not (0 < start_lr < end_lr) or steps < 10:
         raise LRFindError(f"the range {start_lr:g} → {end_lr:g} over {steps} steps is unusable: "
                           "use 0 < start < end and at least 10 steps")
-    import torch
+    s = _fresh_setup(project, dataset, base_dir)
+    result = LRFindResult()
+    t0 = time.perf_counter()
+    _sweep(s, project.training, exponential_lrs(start_lr, end_lr, steps), beta, diverge, on_progress, control,
+           result)
+    result.suggested, result.lowest_at, result.steepest_at, result.message = suggest(result.lrs, result.smoothed)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _fresh_setup(project, dataset, base_dir):
+    """The run's set-up (core.train.setup.build) on a fresh model, after the preflight's errors and
+    an empty training split are refused."""
     from ..train import preflight
-    from ..train.setup import build, num_threads
+    from ..train.setup import build
 
     dataset = dataset if dataset is not None else _load(project, base_dir)
     errors = [p for p in preflight(project, dataset) if p.severity == "error"]
     if errors:
         raise LRFindError(str(errors[0]))
     s = build(project, dataset)      # a fresh model: the project's weights are never touched
-    x, y, n = s.data["x_train"], s.data["y_train"], int(s.data["x_train"].shape[0])
-    if n == 0:
+    if int(s.data["x_train"].shape[0]) == 0:
         raise LRFindError("the training split is empty: lower data.val_fraction / data.test_fraction")
-    bs = min(project.training.batch_size, n)
-    gen = torch.Generator().manual_seed(project.training.seed)
+    return s
+
+
+def _sweep(s, spec, lrs: list[float], beta: float, diverge: float, on_progress, control,
+           result: LRFindResult) -> None:
+    """One optimizer step per LR on shuffled training batches, recording raw and smoothed losses
+    into `result`; ends on a stop request, a non-finite loss, or the smoothed loss passing
+    `diverge` × its minimum (after the first 10 steps)."""
+    import torch
+    from ..train.setup import num_threads
+
+    x, y, n = s.data["x_train"], s.data["y_train"], int(s.data["x_train"].shape[0])
+    bs = min(spec.batch_size, n)
+    gen = torch.Generator().manual_seed(spec.seed)
     model, opt = s.compiled.module, s.optimizer
-    lrs = exponential_lrs(start_lr, end_lr, steps)
-    result = LRFindResult()
-    t0, best, order, pos = time.perf_counter(), math.inf, None, n
+    best, order, pos = math.inf, None, n
     model.train()
     with num_threads(s.threads):
         for i, lr in enumerate(lrs):
@@ -133,9 +154,6 @@ def lr_find(project, dataset=None, base_dir: str | Path | None = None, steps: in
             if i > 10 and sm > diverge * best:
                 result.ended = "diverged"
                 break
-    result.suggested, result.lowest_at, result.steepest_at, result.message = suggest(result.lrs, result.smoothed)
-    result.seconds = time.perf_counter() - t0
-    return result
 
 
 def _next(result: LRFindResult, value: float, beta: float) -> float:

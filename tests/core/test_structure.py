@@ -154,9 +154,6 @@ def test_no_hand_kept_lists_of_layer_type_names_outside_the_catalogue():
 MAX_FUNCTION_LINES = 60
 LONG_ALLOWED = {
     "core/train/loop.py:train_epoch",        # the per-batch hot loop: one frame, no calls it could spare
-    # Still long when this check landed, in files other work was rewriting at the time (issue 10 items 1
-    # and 4); delete an entry when its function is split.
-    "core/experiments/lr_find.py:lr_find",
 }
 
 
