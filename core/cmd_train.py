@@ -27,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="the run folder to write (default: PROJECT_DIR/runs/TIME-NAME)")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its last checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch and one at the end")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="with --nproc: BatchNorm statistics over the global batch (training.sync_batchnorm)")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train with N DistributedDataParallel workers via torchrun (gloo on CPU, nccl on CUDA)")
     p.set_defaults(func=run)

@@ -111,6 +111,8 @@ class TrainSpec:
     # gradient clipping
     clip: str = "none"
     clip_value: float = 1.0
+    # DDP (--nproc N): BatchNorm statistics over the global batch instead of each rank's shard
+    sync_batchnorm: bool = False
     # probes (activation / weight histograms, dead units): every N epochs, 0 = off
     probe_every: int = 1
     # transfer learning (core/train/freeze.py): node ids kept fixed, per-node LR factors, and a

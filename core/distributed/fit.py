@@ -17,6 +17,7 @@ from ..train.events import Control
 from ..train.loop import LoopState, train_epoch
 from ..train.metrics import evaluate
 from .shard import all_reduce_sum, evaluate_sharded, shard_indices
+from .sync_bn import sync_batchnorm
 
 CHECKPOINT_INTERVAL = 2.0     # seconds between checkpoints, as the trainer's
 
@@ -124,6 +125,8 @@ def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int 
     t0 = time.perf_counter()
     net = module
     if world > 1:
+        if getattr(spec, "sync_batchnorm", False):
+            sync_batchnorm(module, s.device)     # same parameters, so the optimizer is unchanged
         gpu = [torch.cuda.current_device() if s.device.index is None else s.device.index] if s.device.type == "cuda" else None
         net = DDP(module, device_ids=gpu)
     hooks = RankHooks(module, s, task, num_classes, rank, world, torch.Generator().manual_seed(spec.seed), on_epoch,

@@ -34,7 +34,7 @@ def worker_args(args: Any) -> list[str]:
         value = getattr(args, name, None)
         if value is not None:
             out += [f"--{name.replace('_', '-')}", str(value)]
-    return out + [f"--{flag}" for flag in ("json", "quiet") if getattr(args, flag, False)]
+    return out + [f"--{flag.replace('_', '-')}" for flag in ("json", "quiet", "sync_bn") if getattr(args, flag, False)]
 
 
 def launch_command(project_path, nproc: int, args: Any = None) -> list[str]:

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     for flag, kind in (("epochs", int), ("device", str), ("seed", int), ("batch-size", int), ("lr", float)):
         p.add_argument(f"--{flag}", type=kind, help="override the project's training setting")
+    p.add_argument("--sync-bn", action="store_true", help="BatchNorm statistics over the global batch "
+                                                         "(training.sync_batchnorm)")
     p.add_argument("--out", help="run folder (default: runs/<time>-<name> beside the project)")
     p.add_argument("--resume", metavar="RUN", help="continue this run folder from its last checkpoint "
                                                   "(with the number of processes it was trained with)")
@@ -73,6 +75,7 @@ class Worker:
         spec = self.project.training
         for name in [n for n in ("epochs", "device", "seed", "batch_size", "lr") if getattr(o, n) is not None]:
             setattr(spec, name, getattr(o, name))
+        spec.sync_batchnorm = spec.sync_batchnorm or o.sync_bn
         cuda = spec.device == "cuda" or (spec.device == "auto" and torch.cuda.is_available())
         if cuda:                      # "cuda" is then this rank's GPU
             torch.cuda.set_device(self.local_rank)
@@ -103,7 +106,8 @@ class Worker:
         per_rank = max(1, math.ceil(spec.batch_size / world)) if world > 1 else spec.batch_size
         s.config["distributed"] = {"world_size": world, "backend": self.backend, "per_rank_batch": per_rank,
                                    "global_batch": per_rank * world, "threads_per_rank": threads,
-                                   "sharding": "per-epoch shared permutation, padded, rank::world"}
+                                   "sharding": "per-epoch shared permutation, padded, rank::world",
+                                   "sync_batchnorm": bool(spec.sync_batchnorm) and world > 1}
         counters, resume = {}, None
         if self.opts.resume:
             try:

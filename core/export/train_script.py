@@ -29,6 +29,7 @@ from .codegen import docstring, lit
 from .source import network_source
 
 LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", "layerlab.core.distributed.shard",
+           "layerlab.core.distributed.sync_bn",
            "layerlab.core.distributed.ending", "layerlab.core.data",
            "layerlab.core.data.dataset", "layerlab.core.data.errors", "layerlab.core.data.options",
            "layerlab.core.data.synthetic", "layerlab.core.data.builtin", "layerlab.core.data.splits",
