@@ -67,6 +67,8 @@ def run(args) -> int:
         return 0
     for p in paths:
         print(f"wrote {p}")
+    if paths.info.get("run_project"):
+        print(paths.info["run_project"])
     if args.quantize:
         from .export.quantize import QUANT_KEYS, comparison_table
         print(comparison_table(paths.info))
@@ -74,7 +76,7 @@ def run(args) -> int:
         QUANT_KEYS = ()
     facts = [f"{k} {v:.2e}" if k == "max_abs_diff" and isinstance(v, float) else f"{k} {v}"
              for k, v in paths.info.items()
-             if k not in ("format", "folder", "warnings", *QUANT_KEYS) and v is not None]
+             if k not in ("format", "folder", "warnings", "run_project", *QUANT_KEYS) and v is not None]
     if facts:
         print(", ".join(facts))
     for w in paths.info.get("warnings", []):

@@ -37,6 +37,7 @@ class ExportDialog(QDialog):
         self._filling = False
         self._last_source = 0
         self._graph_blocked = False
+        self._own_project = False     # the chosen run trained another graph: it exports with its own project
         self._build()
         self.document.analyzed.connect(self._check_graph)
         saved = QSettings().value("export/format", "onnx")
@@ -132,6 +133,7 @@ class ExportDialog(QDialog):
             self.choose_weights()
             return
         self._last_source = self.source.currentIndex()
+        self._note_run_project()
         if kind == "run":
             has = {w: (value / f"{w}.safetensors").is_file() for w in ("best", "last")}
             self.best.setEnabled(has["best"])
@@ -154,6 +156,13 @@ class ExportDialog(QDialog):
         self.source.setCurrentIndex(self._last_source)
         self._filling = False
         self._source_changed()
+
+    def _note_run_project(self) -> None:
+        """Whether the chosen run's own project differs from the current graph (core.export then
+        exports with the run's project); asked when the run or the graph changes, not per keystroke."""
+        from ..core.export.run_project import run_project
+        kind, value = self.source.currentData() or ("none", None)
+        self._own_project = kind == "run" and bool(run_project(self.document.project, value / "best.safetensors")[1])
 
     def weights_path(self) -> Path | None:
         kind, value = self.source.currentData() or ("none", None)
@@ -203,6 +212,7 @@ class ExportDialog(QDialog):
         elif self._graph_blocked:
             self.message.hide()
         self._graph_blocked = bool(problem)
+        self._note_run_project()
         self._update()
 
     def _update(self) -> None:
@@ -213,7 +223,7 @@ class ExportDialog(QDialog):
         self.form.setRowVisible(self.which_row, kind == "run")
         self.form.setRowVisible(self.quantize, self.fmt == "onnx")
         self.quantize.setEnabled(not self.busy)
-        self.weights_hint.setText(weights_hint(self.fmt, kind, weights))
+        self.weights_hint.setText(weights_hint(self.fmt, kind, weights, self._own_project))
         self.weights_hint.setToolTip(str(weights or ""))
         ok = not self.busy and not self._graph_blocked and bool(self.path.text().strip())
         self.export_button.setEnabled(ok and (weights is not None or self.fmt == "train-script"))

@@ -78,12 +78,15 @@ def graph_problem(analysis) -> str:
             f"First: {errors[0]}")
 
 
-def weights_hint(fmt: str, kind: str, weights: Path | None) -> str:
-    """The line under the weights picker: what the export will use."""
+def weights_hint(fmt: str, kind: str, weights: Path | None, own_project: bool = False) -> str:
+    """The line under the weights picker: what the export will use. `own_project`: the run's graph
+    differs from the current one, so the export uses the project the run trained."""
     if fmt == "train-script":
         return "The script trains from scratch: weights are not needed."
     if weights is None:
         return "Choose the weights to export: a run of this project or a .safetensors file."
+    if own_project:
+        return f"Uses the run's {weights.name} with the run's own project: the graph has changed since it trained"
     if not (weights.parent / "preprocessing.json").is_file():
         return f"{weights.name}: no preprocessing.json beside it, so the export applies none"
     return f"Uses the run's {weights.name} and its preprocessing.json" if kind == "run" else \
@@ -117,6 +120,9 @@ def result_html(exported, warning_color: str) -> tuple[str, Path]:
         lines.append(" · ".join(facts))
     if info.get("quantize"):
         lines.append(quantize_table(info))
+    if info.get("run_project"):     # the current graph differs: the run's own project was used
+        note = str(info["run_project"])
+        lines.append(f"ℹ {html.escape(note[:1].upper() + note[1:])}")
     if info.get("preprocessing"):
         lines.append(f"Preprocessing included: {html.escape(str(info['preprocessing']))}")
     lines += [f"<span style='color:{warning_color}'>⚠ {html.escape(str(w))}</span>" for w in info.get("warnings", [])]

@@ -34,7 +34,9 @@ def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str |
     weights' folder when it is a run folder. `verify` checks numerics against LayerLab's model.
     `base_dir` (train-script, quantize) is the project file's folder, where relative data paths start.
     `quantize` (onnx only): int8-dynamic, int8-static or fp16 (see export.quantize).
-    Existing files are replaced only with `force`; another run's folder is never written into."""
+    Existing files are replaced only with `force`; another run's folder is never written into.
+    Weights from a run folder whose project.layerlab.json has another graph than `project` are
+    exported with that project (the one they were trained with); `.info["run_project"]` says so."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if quantize and fmt != "onnx":
@@ -48,6 +50,8 @@ def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str |
     if fmt == "train-script":
         from .train_script import export_train_script
         return export_train_script(project, out, run_dir=run_dir, base_dir=base_dir)
+    from .run_project import run_project
+    project, note = run_project(project, weights_path)
     prep = prepare(project, weights_path, preprocessing)
     if fmt == "native":
         from .native import export_native
@@ -69,6 +73,8 @@ def export(project, weights_path: str | os.PathLike | None, fmt: str, out: str |
         done = export_card(prep, out, run_dir=run_dir)
     if prep.warnings:
         done.info["warnings"] = list(prep.warnings)
+    if note:
+        done.info["run_project"] = note
     return done
 
 

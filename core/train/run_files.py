@@ -12,6 +12,7 @@ from pathlib import Path
 
 MAX_JSON_BYTES = 16 << 20      # config / result / preprocessing JSON beyond this is not a LayerLab one
 MAX_METRICS_BYTES = 64 << 20   # nor is a metrics.csv beyond this
+PROJECT_FILE = "project.layerlab.json"   # the project exactly as the run trained it
 
 
 def _regular(path: Path, limit: int) -> bool:
@@ -99,3 +100,17 @@ def read_run(path: str | Path) -> RunRecord:
     """Every readable part of a run folder (empty parts for what is missing)."""
     path = Path(path)
     return RunRecord(path, read_json(path / "config.json"), read_json(path / "result.json"), read_metrics(path))
+
+
+def read_project(run_dir: str | Path):
+    """The project the run trained (its project.layerlab.json) as a Project; None when the folder
+    has none or it does not load (load_project checks size, nesting and every field)."""
+    from ..project import MAX_FILE_BYTES, ProjectError, load_project
+
+    path = Path(run_dir) / PROJECT_FILE
+    if not _regular(path, MAX_FILE_BYTES):
+        return None
+    try:
+        return load_project(path)
+    except ProjectError:
+        return None

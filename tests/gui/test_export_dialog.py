@@ -184,3 +184,42 @@ def test_invalid_graph_disables_and_refuses_export(win, tmp_path, qtbot):
     win.document.flush()
     assert act.isEnabled() and dlg.export_button.isEnabled() and dlg.message.isHidden()
     dlg.close()
+
+
+def test_an_earlier_run_exports_with_its_own_project_after_the_graph_changed(win, tmp_path, qtbot):
+    """Issue 18 item 2: after a Dense's units changed, the run's weights no longer fit the current
+    graph; the dialog says the run's own project is used, and the export is the run's network."""
+    import torch
+
+    from layerlab.core.compiler import compile_graph
+    from layerlab.core.export import load_native
+    from layerlab.core.project import load_project
+    from layerlab.core.train import Trainer
+    from layerlab.core.weights import load_weights
+    from layerlab.gui.commands import SetParam
+
+    project = load_project(win.document.path)
+    project.training.epochs = 1
+    run = tmp_path / "runs" / "20250101-000000-spiral-mlp"
+    Trainer(project, run_dir=run).fit()
+    fc1 = win.document.graph.by_name("fc1")
+    win.document.push(SetParam(win.document.graph, fc1.id, "units", fc1.params["units"] + 5))
+    win.document.flush()
+
+    dlg = open_dialog(win)
+    assert dlg.weights_path() == run / "best.safetensors"
+    assert dlg.weights_hint.text() == ("Uses the run's best.safetensors with the run's own project: the graph has "
+                                       "changed since it trained")
+    ok, worker = export(qtbot, dlg, "native", tmp_path / "out" / "model")
+    assert ok, dlg.message.text()
+    import html
+    assert f"Used the run's own project ({run / 'project.layerlab.json'})" in html.unescape(dlg.result_text.text())
+    trained = compile_graph(load_project(run / "project.layerlab.json").graph)
+    load_weights(trained.module, trained.node_of_module, run / "best.safetensors")
+    x = torch.randn(16, 2)
+    with torch.no_grad():
+        assert torch.equal(load_native(tmp_path / "out" / "model")[1].module(x), trained.module.eval()(x))
+
+    dlg.source.setCurrentIndex(1)            # a run without a project of its own: the current one, as before
+    assert dlg.weights_hint.text() == "Uses the run's best.safetensors and its preprocessing.json"
+    dlg.close()
