@@ -12,6 +12,7 @@ from .curves import patience_text
 
 ICON = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
 ORDER = {"error": 0, "warning": 1, "info": 2}
+FIXED = "<b>Ready</b> · the set-up checks pass since the last run failed: train again"
 
 
 class DiagnosticsCard(Card):
@@ -42,10 +43,10 @@ class DiagnosticsCard(Card):
         self.body.addWidget(self.fix_button)
         self._store = None
         self._shown = None
+        self._fixed = None      # the failed store whose "Failed: …" a later passing check cleared
 
     def refresh(self, store) -> None:
-        self._store = store
-        self.state.setText(self._state_text(store))
+        self.show_state(store)
         key = (id(store), tuple(store.diagnoses))
         if key == self._shown:
             return
@@ -62,6 +63,19 @@ class DiagnosticsCard(Card):
             it.setData(0, Qt.ItemDataRole.UserRole, list(getattr(d, "actions", ()) or ()))
             self.tree.addTopLevelItem(it)
         self.title.setText(f"Diagnostics ({len(items)})" if items else "Diagnostics")
+
+    def show_state(self, store) -> None:
+        """The run-state line alone: cheap, so a new run replaces an old failure's line at once,
+        also while this card is on a hidden tab (hidden cards are not refreshed)."""
+        self._store = store
+        self.state.setText(FIXED if store is self._fixed and store.status == "failed" else self._state_text(store))
+
+    def failure_fixed(self) -> None:
+        """The set-up checks pass after an edit made since the shown run failed: the failure's
+        message would now mislead, so the line says the set-up is ready instead."""
+        if self._store is not None and self._store.status == "failed":
+            self._fixed = self._store
+            self.show_state(self._store)
 
     def _selected_actions(self) -> list:
         it = self.tree.currentItem()

@@ -126,6 +126,9 @@ class TrainingUI(QObject):
         self.controller.status_changed.connect(self._status_changed)
         self.controller.run_ended.connect(self.progress.show_store)
         self.controller.failed.connect(lambda m, f, d: show_failure(self.window, m, f, d))
+        self.controller.run_started.connect(self.dashboard.diagnostics.show_state)   # an old failure goes
+        self.controller.run_ended.connect(self._note_run_ended)
+        self._failed_at: int | None = None    # the undo index when the shown run failed
         self.init_panel.explore.connect(self.open_init_explorer)
         self._checks = QTimer(self, singleShot=True, interval=300)   # a burst of edits: one check
         self._checks.timeout.connect(self.refresh_checks)
@@ -185,7 +188,16 @@ class TrainingUI(QObject):
             self.window.statusBar().showMessage(f"Set-up checks unavailable: {e}", 5000)
         for panel in self.panels:
             panel.checks.show_advice(items)
+        edited = self._failed_at is not None and self.document.undo_stack.index() != self._failed_at
+        if edited and not any(a.severity == "error" for a in items):
+            self._failed_at = None
+            self.dashboard.diagnostics.failure_fixed()
         return items
+
+    def _note_run_ended(self, store) -> None:
+        """A failed run's message stays until the set-up was edited and passes its checks (or the
+        next run): remember where the undo history stood, so a check without an edit keeps it."""
+        self._failed_at = self.document.undo_stack.index() if store.status == "failed" else None
 
     def _tick(self, store) -> None:
         now = time.monotonic()
