@@ -179,6 +179,7 @@ QLabel#inspectorShape {{ color: #c9d1d9; }}
 QToolTip {{ color: {TEXT}; background: #2f3238; border: 1px solid {BORDER}; padding: 4px; }}
 QMenu {{ background: {PANEL}; border: 1px solid {BORDER}; }}
 QMenu::item {{ padding: 5px 24px 5px 24px; }}
+QMenu::icon {{ padding-left: 8px; }}   /* else the icon sits on the menu's left border, its edge cut off */
 QMenu::item:selected {{ background: #2f4a7a; }}
 QMenu::separator {{ height: 1px; background: {BORDER}; margin: 4px 8px; }}
 QMenuBar {{ background: {PANEL}; }}
