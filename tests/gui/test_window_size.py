@@ -84,3 +84,31 @@ def test_the_first_window_fits_a_small_screen():
     from layerlab.gui.main_window import default_size
     assert default_size(QRect(0, 0, 1366, 740)) == (1360, 740)     # 1366×768 less a panel
     assert default_size(QRect(0, 0, 1920, 1050)) == (1360, 820)
+
+
+def test_status_tips_qt_shows_itself_are_elided_and_a_resize_elides_again(window, qtbot):
+    """Issue 18 item 10: an action's status tip reaches the bar through Qt (not our showMessage);
+    a message shown at one width is fitted again when the window narrows or widens."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtGui import QStatusTipEvent
+
+    bar = window.statusBar()
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() == 900)
+    tip = "Export the trained network " + "as ONNX, torch.export, PyTorch source or a LayerLab folder " * 4
+    QCoreApplication.sendEvent(window, QStatusTipEvent(tip))
+    assert bar.currentMessage().endswith("…") and len(bar.currentMessage()) < len(tip)
+    assert bar.toolTip() == tip and bar.full_message == tip
+
+    short = "Refused: this connection would make a cycle, remove that connection first"
+    window.resize(1400, 600)
+    qtbot.waitUntil(lambda: window.width() == 1400)
+    bar.showMessage(short, 5000)
+    assert bar.currentMessage() == short and bar.toolTip() == ""
+    window.resize(420, 600)
+    qtbot.waitUntil(lambda: bar.currentMessage() != short)
+    assert bar.currentMessage().endswith("…") and bar.toolTip() == short
+    assert bar.fontMetrics().horizontalAdvance(bar.currentMessage()) <= bar.width()
+    window.resize(1400, 600)
+    qtbot.waitUntil(lambda: bar.currentMessage() == short)
+    assert bar.toolTip() == ""
