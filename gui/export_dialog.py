@@ -39,6 +39,8 @@ class ExportDialog(QDialog):
         self._graph_blocked = False
         self._own_project = False     # the chosen run trained another graph: it exports with its own project
         self._build()
+        self.input_scale = QLabel(objectName="exportInputScale")   # what the exported network takes
+        self.form.insertRow(2, "Inputs", self.input_scale)
         self.document.analyzed.connect(self._check_graph)
         saved = QSettings().value("export/format", "onnx")
         self.format.setCurrentIndex(max(0, self.format.findData(saved)))
@@ -112,6 +114,10 @@ class ExportDialog(QDialog):
         return self.format.currentData()
 
     def refresh_runs(self) -> None:
+        from ..core.input_scale import input_scale
+        scale = input_scale(self.document.project.data.dataset)
+        self.input_scale.setText(scale[0] if scale else "the data's values as stored (no rescaling)")
+        self.input_scale.setToolTip(f"For example:\n{scale[1]}" if scale else "")
         self._filling = True
         self.source.clear()
         runs = list_runs(runs_root(self.main_window))

@@ -146,12 +146,13 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
 def _model_section(prep: Prepared) -> list[str]:
     project, c = prep.project, prep.compiled
     a = c.analysis
+    scale, example = prep.input_scale
     lines = [f"# {md(project.name)}: model card", ""]
     if project.description.strip():
         lines += [md(project.description.strip()), ""]
     lines += ["## Model", "",
-              f"- Input: `{c.input_type}` ({'int64 token ids' if c.input_type.dtype == 'long' else 'float32'}), "
-              f"output: `{c.output_type}`",
+              f"- Input: {md(scale)}; output: `{c.output_type}`",
+              *([f"- Example input: `{example}`"] if example else []),
               f"- Trainable parameters: {a.total_params:,}",
               f"- Layers: {len(a.order)}", "",
               "| node | type | output shape | params |", "| --- | --- | --- | ---: |"]

@@ -53,13 +53,14 @@ def export_onnx(prep: Prepared, out: str | os.PathLike, opset: int | None = None
                                       "dtype": "int64" if c.input_type.dtype == "long" else "float32"}),
         "layerlab.output": json.dumps({"name": output_name, "shape": ["batch", *c.output_type.shape]}),
         "layerlab.preprocessing_included": "true",
+        "layerlab.input_scale": prep.input_scale[0],
         "layerlab.preprocessing": json.dumps(prep.preprocessing),
         "layerlab.nodes": json.dumps({name: nid for name, nid in c.node_of_module.items()}),
         "layerlab.torch": torch.__version__,
     }
     program.model.metadata_props.update(meta)
-    program.model.doc_string = (f"{prep.project.name}: exported from LayerLab. Input: raw (unpreprocessed) "
-                                f"samples; the training set's {prep.preprocessing['kind']} preprocessing "
+    program.model.doc_string = (f"{prep.project.name}: exported from LayerLab. Input: {prep.input_scale[0]}, "
+                                f"before preprocessing; the training set's {prep.preprocessing['kind']} preprocessing "
                                 "is part of the graph.")
     with quiet_exporters():
         program.save(str(out), external_data=False)

@@ -26,6 +26,21 @@ class Prepared:
     def module(self):
         return self.compiled.module
 
+    @property
+    def input_scale(self) -> tuple[str, str]:
+        """(what the exported network takes, one line of Python that makes such inputs, or ""):
+        the data source's own scaling (digits 0-16 divided by 16, pixels by 255) said exactly,
+        since the preprocessing inside the export is fitted on the already scaled values."""
+        from ..input_scale import input_scale
+
+        t = self.compiled.input_type
+        if t.dtype == "long":
+            return f"int64 token ids shaped {t}", ""
+        known = input_scale(self.project.data.dataset)
+        if known is not None:
+            return f"samples shaped {t}, {known[0]}", known[1]
+        return f"float32 samples shaped {t}, the values as stored in the data (no rescaling)", ""
+
 
 def prepare(project: Project, weights_path, preprocessing: dict | None = None) -> Prepared:
     """Compile the project's graph, load the weights (safetensors only; a pickle is refused),

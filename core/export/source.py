@@ -103,15 +103,17 @@ def _file_head(prep: Prepared, net: NetworkSource, weights_file: str) -> list[st
     """The module docstring, imports and shape constants."""
     kind = prep.preprocessing["kind"]
     in_t, out_t = prep.compiled.input_type, prep.compiled.output_type
+    scale, example = prep.input_scale
     doc = "\n".join([
         f"{prep.project.name}: a network exported from LayerLab as plain PyTorch.",
         "",
         *( [prep.project.description.strip(), ""] if prep.project.description.strip() else []),
-        f"Inputs: raw samples shaped {in_t} ({'int64 token ids' if in_t.dtype == 'long' else 'float32'}); "
-        f"outputs: {out_t}.",
+        f"Inputs: {scale}.",
+        f"Outputs: {out_t}.",
         f"Preprocessing ({kind}, fitted on the training split) is `preprocess(x)`; `predict(model, x)`",
         "applies it and runs the network in evaluation mode.",
         "",
+        *( [f"    {example}"] if example else []),
         f"    model = load()                # reads {weights_file} beside this file",
         "    outputs = predict(model, x)",
         "",
