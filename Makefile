@@ -1,4 +1,4 @@
-# `make run` opens the app on the example project; `make test` runs the whole suite.
+# `make run` opens the app on the example project (layerlab gui --example); `make test` runs the whole suite.
 # Both create .venv and install the pinned dependencies on first use.
 PY      ?= python3
 VENV    := .venv
@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml $(CONSTR)
 
 install: $(STAMP)
 
+# the example directly; a plain `layerlab gui` reopens the last project or shows the start page
 run: $(STAMP)
-	$(BIN)/layerlab gui
+	$(BIN)/layerlab gui --example
 
 # GUI tests start their own Xvfb and run on the real xcb platform (tests/gui/display.py);
 # offscreen only when no X server can be had. QT_QPA_PLATFORM=offscreen make test forces it.

@@ -118,8 +118,9 @@ def _view_actions(win, a) -> None:
 
 def _canvas_shortcuts(ed, view) -> None:
     """Keys that mean something else in text fields and lists: only while the canvas has focus."""
-    for keys, slot in (("Backspace", ed.delete_selection), ("F", view.fit)):
-        extra = QAction(view)
+    for keys, slot, text in (("Backspace", ed.delete_selection, "Delete the selection"),
+                             ("F", view.fit, "Fit to view")):
+        extra = QAction(text, view)   # the text names it in Help ▸ Keyboard Shortcuts
         extra.setShortcut(QKeySequence(keys))
         extra.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         extra.triggered.connect(lambda checked=False, f=slot: f())

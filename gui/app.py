@@ -34,13 +34,17 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def create_window(project_path: str | Path | None = None, *, restore_layout: bool = True) -> MainWindow:
+def create_window(project_path: str | Path | None = None, *, restore_layout: bool = True,
+                  start: bool = False) -> MainWindow:
     """The builder window on `project_path`, or on the built-in example project (untitled,
-    so Save never overwrites the bundled file). Not shown yet. restore_layout=False ignores
-    the dock layout saved in QSettings (for reproducible screenshots)."""
+    so Save never overwrites the bundled file). start=True (a plain `layerlab gui`) instead
+    reopens the last project, else shows the start page. Not shown yet. restore_layout=False
+    ignores the dock layout saved in QSettings (for reproducible screenshots)."""
     ensure_app()
     win = MainWindow(restore_layout=restore_layout)
-    if project_path is None:
+    if project_path is None and start:
+        win.files.open_last_or_start()
+    elif project_path is None:
         win.files.new_from_template(resources.example_project().name[: -len(".layerlab.json")])
     elif not win.files.load(project_path):  # the dialog said why; start on an empty project
         win.files.new()
@@ -48,11 +52,12 @@ def create_window(project_path: str | Path | None = None, *, restore_layout: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the window (with PROJECT if given) and run the event loop."""
+    """Open the window and run the event loop: on PROJECT if given, on the built-in example with
+    --example (`make run`), else on the last project or the start page."""
     argv = list(sys.argv[1:] if argv is None else argv)
     project = next((a for a in argv if not a.startswith("-")), None)
-    app = ensure_app([APP_NAME] + argv)
-    win = create_window(project)
+    app = ensure_app([APP_NAME] + [a for a in argv if a != "--example"])
+    win = create_window(project, start=project is None and "--example" not in argv)
     win.show()
     if os.environ.get("LAYERLAB_EXIT_WHEN_SHOWN"):  # the start-up benchmark: report, then leave
         def shown():

@@ -100,7 +100,9 @@ def display_problem(env=None, platform: str | None = None, find=has_library, plu
 
 def register(sub) -> None:
     p = sub.add_parser("gui", help="open the network builder (optionally on PROJECT)")
-    p.add_argument("project", nargs="?", help="a *.layerlab.json file (default: the built-in example)")
+    p.add_argument("project", nargs="?",
+                   help="a *.layerlab.json file (default: the project open at the last quit, else the start page)")
+    p.add_argument("--example", action="store_true", help="open the built-in example project (what `make run` does)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="render the window to PNG and exit (works without a display)")
     p.add_argument("--select", metavar="LAYER", help="with --screenshot: select this layer first")
@@ -119,7 +121,7 @@ def run(args) -> int:
     if problem:
         raise CliError(problem, 1)
     from .app import main
-    return main([args.project] if args.project else [])
+    return main([args.project] if args.project else (["--example"] if args.example else []))
 
 
 def screenshot(project, png: str, select: str | None, size: str, error) -> int:

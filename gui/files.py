@@ -21,6 +21,7 @@ from ..core.project import Project, ProjectError, atomic_write_text, clean_stale
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
+LAST_PROJECT = "lastProject"   # QSettings key: the file open at the last quit
 FILE_FILTER = "LayerLab projects (*.layerlab.json);;JSON files (*.json);;All files (*)"
 RECOVERY_FORMAT = "layerlab.recovery"
 
@@ -79,6 +80,7 @@ class FileController(QObject):
         self.document.set_project(project, path)
         clean_stale_temps(path)     # hidden temp files of saves killed mid-write
         self.add_recent(path)
+        self.remember_last()
         remember_folder(path.parent)
         self.window.after_load()
         return True
@@ -139,6 +141,7 @@ class FileController(QObject):
         self.document.set_path(path.resolve())
         self.document.undo_stack.setClean()
         self.add_recent(path.resolve())
+        self.remember_last()
         self.remove_recovery()
         remember_folder(path.parent)
         note = self._bring_runs(old_runs, link=not was_untitled)
@@ -193,6 +196,26 @@ class FileController(QObject):
         files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
         QSettings().setValue("recentFiles", files[:MAX_RECENT])
         self.recent_changed.emit(files[:MAX_RECENT])
+
+    def remember_last(self) -> None:
+        """The open project's file is the one a plain start reopens (an untitled one: none)."""
+        QSettings().setValue(LAST_PROJECT, str(self.document.path) if self.document.path else "")
+
+    def open_last_or_start(self) -> bool:
+        """A plain start: reopen the last project; else (first start, untitled last time, or the
+        file is gone) a blank project under the start page. True if the last project reopened."""
+        last = QSettings().value(LAST_PROJECT, "")
+        message = ""
+        if isinstance(last, str) and last:
+            if Path(last).is_file() and self.load(last):
+                return True
+            message = (f"The last project, {last}, is no longer there: pick a template or a recent project"
+                       if not Path(last).is_file() else f"The last project, {last}, could not be reopened")
+            QSettings().setValue(LAST_PROJECT, "")     # said once
+        self.document.set_project(blank_project(), None)
+        self.window.after_load()
+        self.window.show_start_page(message)
+        return False
 
     def clear_recent(self) -> None:
         QSettings().setValue("recentFiles", [])

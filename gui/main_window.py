@@ -77,11 +77,20 @@ class MainWindow(QMainWindow):
         install_sweeps_ui(self)
         from .transfer import install_transfer
         install_transfer(self)              # Trainable / LR × rows, frozen marks, Load Weights From…
+        self._install_first_contact()
         self.layout_restored = False
         if restore_layout:
             self._restore_layout()
         self._show_analysis(self.document.analysis)
         self._update_title()
+
+    def _install_first_contact(self) -> None:
+        """The Help menu (last in the menu bar) and the start page, which any edit closes."""
+        from .help import install_help
+        install_help(self)
+        from .start_page import install_start_page
+        self.start_page = install_start_page(self)
+        self.document.undo_stack.indexChanged.connect(lambda *_: self.hide_start_page())
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -123,7 +132,23 @@ class MainWindow(QMainWindow):
 
     def after_load(self) -> None:
         """A project was opened or created: show it (readably)."""
+        self.hide_start_page()
         self.view.fit_readable()
+
+    def show_start_page(self, message: str = "") -> None:
+        """Templates, recent projects and the first steps over the canvas; `message` (e.g. why the
+        last project did not reopen) goes to the status bar."""
+        self.start_page.refresh_recent()
+        self.start_page.setGeometry(self.view.rect())
+        self.start_page.show()
+        self.start_page.raise_()
+        if message:
+            self.statusBar().showMessage(message, 30000)
+
+    def hide_start_page(self) -> None:
+        page = getattr(self, "start_page", None)
+        if page is not None and shiboken6.isValid(page):
+            page.hide()
 
     def validate(self) -> None:
         a = self.document.reanalyze()
@@ -168,6 +193,7 @@ class MainWindow(QMainWindow):
             return
         if self.persist_layout:
             self.save_layout()
+            self.files.remember_last()      # reopened by the next plain start
         self.files.autosave_timer.stop()
         self.files.remove_recovery()
         self.scene.detach()
