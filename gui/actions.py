@@ -95,6 +95,8 @@ def _edit_actions(win, a) -> None:
     a.delete = _action(win, "&Delete", ed.delete_selection, Key.Delete, "✕",
                        "Delete the selection", "actionDelete")
     a.select_all = _action(win, "Select &All", ed.select_all, Key.SelectAll, name="actionSelectAll")
+    # X11's Delete bindings include Ctrl+D, which made Duplicate's Ctrl+D ambiguous: neither fired
+    a.delete.setShortcuts([k for k in a.delete.shortcuts() if k != QKeySequence("Ctrl+D")])
 
 
 def _view_actions(win, a) -> None:

@@ -111,3 +111,11 @@ def test_missing_last_project_falls_back_to_the_start_page_with_a_message(starte
     assert dialogs.calls == []                                       # a status line, not a dialog
     assert QSettings().value("lastProject") == ""                    # said once
 
+
+def test_no_key_is_bound_twice(window, qtbot):
+    """Two actions on one key are ambiguous in Qt: neither fires (Delete's Ctrl+D vs Duplicate)."""
+    from collections import Counter
+
+    from layerlab.gui.help import shortcut_rows
+    keys = Counter(k for _, _, ks in shortcut_rows(window) for k in ks.split(", "))
+    assert [k for k, n in keys.items() if n > 1] == []
