@@ -193,3 +193,68 @@ class Rename(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.rename(self.node_id, self.old)
+
+
+class SpliceNode(QUndoCommand):
+    """A new layer put into an edge: src → new → dst replaces src → dst in one step. `moves`
+    (node id → (old, new) position) make room downstream. Undo removes the layer and puts the
+    old edge back at its old index, so the graph is exactly as before."""
+
+    def __init__(self, graph: Graph, node: Node, edge: Edge,
+                 moves: dict[str, tuple[tuple[float, float], tuple[float, float]]] | None = None):
+        super().__init__(f"Insert {node.type}")
+        self.graph = graph
+        self.node = clone(node)
+        self.edge = edge
+        self.moves = dict(moves or {})
+        self._fresh = True
+        self._index = -1
+
+    def redo(self) -> None:
+        g, n, e = self.graph, self.node, self.edge
+        self._index = g.edges.index(e)
+        if self._fresh:      # the graph picks the id and a free name once; later redos reuse them
+            self._fresh = False
+            name = n.name if n.name and g.by_name(n.name) is None else free_name(g, n.name or n.type)
+            added = g.add_node(n.type, copy.deepcopy(n.params), n.pos, name)
+            n.id, n.name = added.id, added.name
+        else:
+            g.add_node(n.type, copy.deepcopy(n.params), n.pos, n.name, n.id)
+        g.disconnect(e)
+        g.connect(e.src, n.id, 0)
+        g.connect(n.id, e.dst, e.slot)
+        for nid, (_, new) in self.moves.items():
+            g.move(nid, new)
+
+    def undo(self) -> None:
+        g = self.graph
+        for nid, (old, _) in self.moves.items():
+            g.move(nid, old)
+        g.remove_node(self.node.id)      # with its two edges
+        g.restore(edges=[(self._index, self.edge)])
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
+
+
+class ReplaceInput(QUndoCommand):
+    """A wire dropped on an occupied input: the old edge makes way for the new one, in one step.
+    Like Connect, the graph has already checked and made the change (done=True)."""
+
+    def __init__(self, graph: Graph, old: Edge, index: int, new: Edge, done: bool = False):
+        super().__init__("Replace connection")
+        self.graph = graph
+        self.old, self.new, self.index = old, new, index
+        self._skip = done
+
+    def redo(self) -> None:
+        if self._skip:
+            self._skip = False
+            return
+        self.graph.disconnect(self.old)
+        self.graph.connect(self.new.src, self.new.dst, self.new.slot)
+
+    def undo(self) -> None:
+        self.graph.disconnect(self.new)
+        self.graph.restore(edges=[(self.index, self.old)])

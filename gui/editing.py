@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from ..core.graph import Edge, GraphError, Node
 from ..core.layout import X_GAP, Y_GAP, layered_positions
-from .commands import AddNodes, Connect, MoveNodes, RemoveItems
+from .commands import AddNodes, Connect, MoveNodes, RemoveItems, ReplaceInput, SpliceNode
 from .canvas.node_item import MIN_HEIGHT, WIDTH
 
 CLIP_FORMAT = "layerlab.nodes"
@@ -21,6 +21,7 @@ PASTE_OFFSET = 40.0
 
 class Editor(QObject):
     refused = Signal(str)  # why an edit was refused (also shown as a tooltip)
+    notice = Signal(str)   # what an edit did beyond the obvious (a replaced connection)
 
     def __init__(self, document, scene, view, parent=None):
         super().__init__(parent)
@@ -75,17 +76,79 @@ class Editor(QObject):
         return self.add_layer(type_name, pos, after)
 
     def drop_layer(self, type_name: str, scene_pos: QPointF) -> str | None:
+        """A palette drop: into the edge under the pointer when the layer fits one, else where
+        dropped (connected after the one selected node)."""
+        target = self.scene.splice_target(type_name, scene_pos, self.view.transform())
+        if target is not None:
+            return self.splice(type_name, target.edge, scene_pos)
         pos = (scene_pos.x() - WIDTH / 2, scene_pos.y() - MIN_HEIGHT / 2)
         return self.add_layer(type_name, pos, self._single_selected())
 
+    def splice(self, type_name: str, edge: Edge, scene_pos: QPointF) -> str:
+        """Put a new layer into `edge` (src → new → dst) as one undo step; the layers from dst on
+        move right when the new one needs the room."""
+        from ..core import layers
+        g = self.graph
+        src, dst = g.nodes[edge.src], g.nodes[edge.dst]
+        x, y = scene_pos.x() - WIDTH / 2, scene_pos.y() - MIN_HEIGHT / 2
+        moves = {}
+        if dst.pos[0] > src.pos[0]:          # a left-to-right chain: one column after src
+            x = max(x, src.pos[0] + X_GAP)
+            near = min((src.pos[1], dst.pos[1]), key=lambda v: abs(v - y))
+            y = near if abs(near - y) < MIN_HEIGHT else y
+            shift = x + X_GAP - dst.pos[0]
+            if shift > 0:       # dst and what follows it on its row (a wrapped layout keeps its rows)
+                row = [g.nodes[n] for n in self._downstream(dst.id)]
+                row = [n for n in row if n.pos[0] >= dst.pos[0] and abs(n.pos[1] - dst.pos[1]) < MIN_HEIGHT]
+                moves = {n.id: (n.pos, (n.pos[0] + shift, n.pos[1])) for n in row}
+        node = Node("new", type_name, "", layers.get(type_name).defaults(), (round(x, 1), round(y, 1)))
+        cmd = SpliceNode(g, node, edge, moves)
+        self.document.push(cmd)
+        self.scene.select_nodes([cmd.node_id])
+        return cmd.node_id
+
+    def _downstream(self, start: str) -> list[str]:
+        succ: dict[str, list[str]] = {}
+        for e in self.graph.edges:
+            succ.setdefault(e.src, []).append(e.dst)
+        seen, stack = [], [start]
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.append(n)
+                stack.extend(succ.get(n, ()))
+        return seen
+
     # ------------------------------------------------------------ connections
     def connect_nodes(self, src: str, dst: str, slot: int, scene_pos: QPointF | None = None) -> bool:
+        """Connect src's output to dst's input `slot`; an input taken by another source is
+        handed over to the new one (one undo step, said in the status bar)."""
+        old = next((e for e in self.graph.edges if e.dst == dst and e.slot == slot), None)
+        if old is not None and old.src != src:
+            return self._replace_input(old, src, scene_pos)
         try:
             edge = self.graph.connect(src, dst, slot)
         except GraphError as e:
             self.refuse(str(e), scene_pos)
             return False
         self.document.push(Connect(self.graph, edge, done=True))
+        return True
+
+    def _replace_input(self, old: Edge, src: str, scene_pos: QPointF | None) -> bool:
+        g = self.graph
+        index = g.edges.index(old)
+        g.disconnect(old)
+        try:
+            edge = g.connect(src, old.dst, old.slot)
+        except GraphError as e:      # e.g. a cycle: the old connection stays as it was
+            g.restore(edges=[(index, old)])
+            self.refuse(str(e), scene_pos)
+            return False
+        self.document.push(ReplaceInput(g, old, index, edge, done=True))
+        dst = g.nodes[old.dst]
+        port = f" input {old.slot + 1}" if g.arity(dst) > 1 else ""
+        self.notice.emit(f"Replaced {g.nodes[old.src].name} → {dst.name}{port} with "
+                         f"{g.nodes[src].name} → {dst.name} (Ctrl+Z puts it back)")
         return True
 
     def refuse(self, message: str, scene_pos: QPointF | None = None) -> None:

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(w)
         self.view.zoom_changed.connect(self._show_zoom)
         self.editor.refused.connect(self._show_refusal)
+        self.editor.notice.connect(lambda m: self.statusBar().showMessage(m, 10000))
 
         self.actions = actions.build(self)
         from .import_onnx import install_import

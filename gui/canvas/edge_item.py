@@ -30,6 +30,7 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(-1)
         self.setAcceptHoverEvents(True)
         self._hover = False
+        self.mark: str | None = None   # "insert": a dragged layer lands here; "replace": a wire replaces it
         self._shape: QPainterPath | None = None
         self._bounds = QRectF()
         self.adjust()
@@ -54,6 +55,11 @@ class EdgeItem(QGraphicsPathItem):
             self._shape = s.createStroke(self.path())
         return self._shape
 
+    def set_mark(self, mark: str | None) -> None:
+        if mark != self.mark:
+            self.mark = mark
+            self.update()
+
     def hoverEnterEvent(self, event) -> None:
         self._hover = True
         scene = self.scene()
@@ -66,7 +72,11 @@ class EdgeItem(QGraphicsPathItem):
         self.update()
 
     def paint(self, painter, option, widget=None) -> None:
-        if self.isSelected():
+        if self.mark == "insert":
+            pen = QPen(QColor(theme.OK), 4.0)
+        elif self.mark == "replace":
+            pen = QPen(QColor(theme.WARNING), 3.0, Qt.PenStyle.DashLine)
+        elif self.isSelected():
             pen = QPen(QColor(theme.EDGE_SELECTED), 3.0)
         elif self._hover:
             pen = QPen(QColor("#c3c8cf"), 2.4)

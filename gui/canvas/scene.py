@@ -20,6 +20,17 @@ from .node_item import NodeItem
 from .port_item import PortItem
 
 EXTENT = 200_000.0
+SPLICE_REACH = 8.0   # screen pixels either side of an edge that still count as "on" it
+
+
+def fits_in_edge(graph: Graph, type_name: str) -> bool:
+    """A layer can go into an edge when it takes an input and gives an output."""
+    from ...core import layers
+    if type_name not in layers.REGISTRY:
+        return False
+    spec = layers.get(type_name)
+    probe = Node("probe", type_name, "probe", spec.defaults(), (0.0, 0.0))
+    return spec.role != "output" and graph.arity(probe) > 0
 
 
 @lru_cache(maxsize=4096)
@@ -44,6 +55,7 @@ class GraphScene(QGraphicsScene):
         self._link_from: PortItem | None = None
         self._link_item: QGraphicsPathItem | None = None
         self._link_target: PortItem | None = None
+        self._marked: list[EdgeItem] = []   # edges shown as "lands here" / "is replaced"
         # edges of moved nodes are re-routed once per batch, not once per moved end
         self._stale_edges: set[EdgeItem] = set()
         self._edge_timer = QTimer(self)
@@ -64,6 +76,7 @@ class GraphScene(QGraphicsScene):
         self.edge_items.clear()
         self._stale_edges.clear()
         self._link_item = None
+        self._marked = []
         self.graph = graph
         for node in graph.nodes.values():
             self._on_node_added(node)
@@ -181,6 +194,31 @@ class GraphScene(QGraphicsScene):
         t = self.document.analysis.shapes.get(edge.src)
         slot = f" (input {edge.slot + 1})" if g.arity(dst) > 1 else ""
         return f"{src.name} → {dst.name}{slot}: {shape_label(t) if t is not None else 'shape unknown'}"
+
+    def splice_target(self, type_name: str, pos: QPointF, transform: QTransform) -> EdgeItem | None:
+        """The edge a layer of `type_name` dropped at `pos` would go into: the edge under the
+        pointer (a few screen pixels either side), not over a node, and only for a type with an
+        input and an output."""
+        if self.graph is None or not fits_in_edge(self.graph, type_name):
+            return None
+        if self._node_at(pos, transform) is not None:
+            return None
+        r = SPLICE_REACH / max(transform.m11(), 1e-6)
+        area = QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r)
+        for item in self.items(area, Qt.ItemSelectionMode.IntersectsItemShape, Qt.SortOrder.DescendingOrder,
+                               transform):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
+    def mark_edges(self, items, mark: str) -> None:
+        """Show `items` as `mark` ("insert" / "replace"); every other mark is cleared."""
+        for item in self._marked:
+            if item not in items and item.scene() is self:
+                item.set_mark(None)
+        self._marked = list(items)
+        for item in self._marked:
+            item.set_mark(mark)
 
     def selected_node_ids(self) -> list[str]:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
@@ -305,12 +343,24 @@ class GraphScene(QGraphicsScene):
             self._link_target = target
             if target is not None:
                 target.set_highlight(True)
+            self.mark_edges(self._replaced_by(target), "replace")
+
+    def _replaced_by(self, target: PortItem | None) -> list[EdgeItem]:
+        """The edge a wire dropped on `target` would replace (an occupied input of another source)."""
+        if target is None or self._link_from is None:
+            return []
+        out, inp = (self._link_from, target) if self._link_from.kind == "out" else (target, self._link_from)
+        if not inp.connected:
+            return []
+        return [item for item in inp.node_item.edges if item.edge.dst == inp.node_id
+                and item.edge.slot == inp.slot and item.edge.src != out.node_id]
 
     def _finish_link(self, pos: QPointF, transform: QTransform) -> None:
         src, target = self._link_from, self._target(pos, transform)
         self.removeItem(self._link_item)
         if self._link_target is not None:
             self._link_target.set_highlight(False)
+        self.mark_edges([], "replace")
         self._link_from = self._link_item = self._link_target = None
         if target is None:
             return

@@ -228,10 +228,23 @@ class GraphView(QGraphicsView):
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME):
             event.acceptProposedAction()
+            self._mark_splice(event)
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event) -> None:
+        self.scene().mark_edges([], "insert")
+        super().dragLeaveEvent(event)
+
+    def _mark_splice(self, event) -> None:
+        """While a layer is dragged over an edge it would go into, that edge is highlighted."""
+        name = bytes(event.mimeData().data(LAYER_MIME)).decode("utf-8", "replace").strip()
+        where = self.mapToScene(event.position().toPoint())
+        edge = self.scene().splice_target(name, where, self.transform())
+        self.scene().mark_edges([edge] if edge is not None else [], "insert")
+
     def dropEvent(self, event) -> None:
+        self.scene().mark_edges([], "insert")
         if not event.mimeData().hasFormat(LAYER_MIME):
             event.ignore()
             return

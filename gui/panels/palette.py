@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QMimeData, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QDrag, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
@@ -48,12 +48,44 @@ class LayerTree(QTreeWidget):
     def supportedDropActions(self):
         return Qt.DropAction.CopyAction
 
+    def startDrag(self, actions) -> None:
+        """The dragged chip sits below-right of the pointer, so the edge or spot under the
+        pointer (where the layer lands) stays in sight."""
+        item = self.currentItem()
+        mime = self.mimeData([item] if item is not None else [])
+        if item is None or not mime.hasFormat(LAYER_MIME):
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.setPixmap(drag_chip(item.icon(0), item.text(0), self.font()))
+        drag.setHotSpot(QPoint(-14, -10))
+        drag.exec(Qt.DropAction.CopyAction)
+
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
             self.enter_pressed.emit(self.currentItem())
             event.accept()
             return
         super().keyPressEvent(event)
+
+
+def drag_chip(icon, text: str, font) -> QPixmap:
+    """A small translucent label (icon + name) for a palette drag."""
+    width = 34 + QFontMetrics(font).horizontalAdvance(text) + 10
+    chip = QPixmap(width, 26)
+    chip.fill(Qt.GlobalColor.transparent)
+    p = QPainter(chip)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setOpacity(0.85)
+    p.setPen(QColor(theme.ACCENT))
+    p.setBrush(QColor(theme.PANEL))
+    p.drawRoundedRect(QRect(0, 0, width - 1, 25), 5, 5)
+    icon.paint(p, QRect(5, 3, 20, 20))
+    p.setPen(QColor(theme.TEXT))
+    p.setFont(font)
+    p.drawText(QRect(32, 0, width - 32, 26), Qt.AlignmentFlag.AlignVCenter, text)
+    p.end()
+    return chip
 
 
 class Palette(QWidget):

@@ -53,19 +53,6 @@ def test_cycle_is_refused_with_a_tooltip_and_leaves_no_trace(blank, qtbot):
     assert g.to_dict() == before and win.document.undo_stack.count() == steps
 
 
-def test_overfilled_input_is_refused(blank):
-    win = blank
-    g = win.document.graph
-    x, out = item_named(win, "x"), item_named(win, "out")
-    drag(win.view, x.out_port.scenePos(), out.in_ports[0].scenePos())
-    win.scene.clearSelection()
-    drop_layer(win.view, "Dense", QPointF(250, 250))
-    dense = win.scene.nodes[win.scene.selected_node_ids()[0]]
-    drag(win.view, dense.out_port.scenePos(), out.in_ports[0].scenePos())
-    assert "already connected" in win.editor.last_refusal
-    assert len(g.edges) == 1
-
-
 def test_drag_to_move_is_one_undo_step(window, qtbot):
     win = window
     item = item_named(win, "conv1")
