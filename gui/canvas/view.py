@@ -116,6 +116,7 @@ class GraphView(QGraphicsView):
         """Show `rect` (default: every node) whole, never magnified beyond `max_zoom`."""
         if self._defer(lambda: self.fit(rect, max_zoom)):
             return
+        self._refit = None    # an explicit fit stays as it is on later resizes (fit_readable re-arms it)
         if rect is None:
             rect = self.scene().nodes_rect()
         if rect.isNull():

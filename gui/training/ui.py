@@ -18,11 +18,10 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget
 
-from . import background_imports, menu
+from . import background_imports, layout_memory, menu
 from .failure_dialog import show_failure
 from .status import RunProgress
 
-DASHBOARD_SHARE = 0.55  # of the window height, the first time a run starts
 WARM_UP_DELAY_MS = 300   # after the window is shown
 WARM_PROCESS_DELAY_MS = 500   # after the panels are built: the training process starts while the app idles
 STATUS_EVERY_S = 0.5      # a status bar read by people: 2 Hz is plenty
@@ -61,6 +60,7 @@ class TrainingUI(QObject):
         self._side_anchor = first
         self.dashboard_dock = self._dock("Training", "trainingDashboard", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.dashboard_dock.hide()    # appears with the first run (or Train ▸ Training dashboard)
+        layout_memory.arrange(window, self.dashboard_dock)
         self._sized = False
         self.progress = RunProgress()
         window.statusBar().addPermanentWidget(self.progress)
@@ -118,6 +118,7 @@ class TrainingUI(QObject):
             dock.setWidget(panel.widget)
         self.dashboard = TrainingDashboard(self.controller, self.ctx)
         self.dashboard_dock.setWidget(self.dashboard)
+        layout_memory.restore_splitters(self.dashboard)
 
     def _connect(self) -> None:
         doc = self.document
@@ -250,7 +251,8 @@ class TrainingUI(QObject):
         self.dashboard.tabs.setCurrentIndex(tab)
         if not self._sized and not d.isFloating():
             self._sized = True
-            self.window.resizeDocks([d], [int(self.window.height() * DASHBOARD_SHARE)], Qt.Orientation.Vertical)
+            layout_memory.fit_corner(self.window, d, getattr(self.window, "inspector_dock", None))
+            self.window.resizeDocks([d], [layout_memory.dashboard_height(self.window)], Qt.Orientation.Vertical)
             fit = getattr(getattr(self.window, "view", None), "fit", None)
             if callable(fit):   # the canvas just lost half its height: show the whole network again
                 QTimer.singleShot(0, fit)
@@ -268,6 +270,8 @@ class TrainingUI(QObject):
             self._side_anchor = None
             if not self._warming:
                 QTimer.singleShot(WARM_UP_DELAY_MS, self._warm_up)
+        if obj is self.window and event.type() == QEvent.Type.Close and getattr(self.window, "persist_layout", True):
+            layout_memory.save(self.dashboard_dock, self._sized or self.dashboard_dock.isVisible())
         if (obj is self.window and event.type() == QEvent.Type.Close and self.controller is not None
                 and self.controller.running):
             answer = QMessageBox.question(self.window, "Training in progress",
