@@ -27,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="the run folder to write (default: PROJECT_DIR/runs/TIME-NAME)")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its last checkpoint")
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch and one at the end")
+    p.add_argument("--calibrate", action="store_true",
+                   help="afterwards fit a temperature on the validation split (as `layerlab calibrate RUN`)")
     p.add_argument("--sync-bn", action="store_true",
                    help="with --nproc: BatchNorm statistics over the global batch (training.sync_batchnorm)")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
@@ -222,6 +224,8 @@ def run(args) -> int:
             raise CliError(f"--nproc needs a whole number ≥ 1 (got {args.nproc})", 2)
         if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
             raise CliError("--nproc --resume continues the run in its own folder: leave out --out", 2)
+        if getattr(args, "calibrate", False):
+            raise CliError("--calibrate runs in one process: train with --nproc, then `layerlab calibrate RUN`", 2)
         from .distributed import launch
         return launch(args.project, args.nproc, args)
 
@@ -235,4 +239,8 @@ def run(args) -> int:
     if isinstance(event, Failed) and event.problems:
         _report_problems(event, args.json)
         return 2
-    return _report_result(result, args.json)
+    code = _report_result(result, args.json)
+    if getattr(args, "calibrate", False) and result.status == "finished":
+        from .cmd_calibrate import calibrate_folder
+        return calibrate_folder(result.run_dir, Path(args.project).resolve().parent, as_json=args.json) or code
+    return code

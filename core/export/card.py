@@ -138,6 +138,8 @@ def export_card(prep: Prepared, out: str | os.PathLike, run_dir=None) -> Exporte
     else:
         lines.append("No metrics: export from a run folder (its best.safetensors) to include them.")
     lines += _result_table(result)
+    from .calibration_card import calibration_lines
+    lines += calibration_lines(prep, run, result)
     lines += _provenance(prep, run, config)
     atomic_write_text(out, "\n".join(lines))
     return Exported(paths, {"format": "card", "epochs": len(rows), "plot": len(paths) > 1})

@@ -28,7 +28,7 @@ def export_onnx(prep: Prepared, out: str | os.PathLike, opset: int | None = None
     if out.suffix != ".onnx":
         out = out.with_suffix(out.suffix + ".onnx") if out.suffix else out.with_suffix(".onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model = deployable(prep.module, prep.preprocessing)
+    model = deployable(prep.module, prep.preprocessing, prep.temperature)
     x = example_batch(prep.compiled, batch=4)
     c = prep.compiled
     a = c.analysis
@@ -58,6 +58,8 @@ def export_onnx(prep: Prepared, out: str | os.PathLike, opset: int | None = None
         "layerlab.nodes": json.dumps({name: nid for name, nid in c.node_of_module.items()}),
         "layerlab.torch": torch.__version__,
     }
+    if prep.temperature is not None:    # calibrated: the graph ends with logits / T
+        meta["layerlab.temperature"] = repr(prep.temperature)
     program.model.metadata_props.update(meta)
     program.model.doc_string = (f"{prep.project.name}: exported from LayerLab. Input: {prep.input_scale[0]}, "
                                 f"before preprocessing; the training set's {prep.preprocessing['kind']} preprocessing "
@@ -65,7 +67,7 @@ def export_onnx(prep: Prepared, out: str | os.PathLike, opset: int | None = None
     with quiet_exporters():
         program.save(str(out), external_data=False)
     info = {"format": "onnx", "opset": opset_used, "input": input_name, "output": output_name,
-            "preprocessing": prep.preprocessing["kind"]}
+            "preprocessing": prep.preprocessing["kind"], "temperature": prep.temperature}
     if verify:
         info["max_abs_diff"] = verify_onnx(out, prep)
     return Exported([out], info)
@@ -76,7 +78,7 @@ def reference_outputs(prep: Prepared, x):
     import torch
 
     with torch.no_grad():
-        return deployable(prep.module, prep.preprocessing)(x)
+        return deployable(prep.module, prep.preprocessing, prep.temperature)(x)
 
 
 def verify_onnx(path, prep: Prepared, batches=(1, 7)) -> float | None:

@@ -21,6 +21,7 @@ class Prepared:
     weights_path: Path | None
     weights_metadata: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    temperature: float | None = None   # the run's calibration.json T for these weights: outputs are logits / T
 
     @property
     def module(self):
@@ -73,7 +74,11 @@ def prepare(project: Project, weights_path, preprocessing: dict | None = None) -
         warnings.append(f"the project preprocesses with {wanted} but the export applies {pre['kind']}"
                         + (" (no preprocessing.json beside the weights): pass the run's preprocessing.json"
                            if pre["kind"] == "none" else ""))
-    return Prepared(project, compiled, pre, Path(weights_path) if weights_path else None, metadata, warnings)
+    from ..train.calibration import for_weights
+    temperature, note = for_weights(weights_path)
+    warnings += [note] if note else []
+    return Prepared(project, compiled, pre, Path(weights_path) if weights_path else None, metadata, warnings,
+                    temperature)
 
 
 def save_weights_readable(module, node_of_module: dict[str, str], path, metadata: dict[str, str] | None = None):

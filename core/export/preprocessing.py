@@ -111,8 +111,9 @@ def preprocess_module(pre: dict):
     return Preprocess(pre)
 
 
-def deployable(network, pre: dict):
-    """network(preprocess(x)) as one module: raw inputs in, outputs out."""
+def deployable(network, pre: dict, temperature: float | None = None):
+    """network(preprocess(x)) as one module: raw inputs in, outputs out; with a calibration
+    temperature the outputs are the calibrated logits network(preprocess(x)) / T."""
     from torch import nn
 
     class Deployable(nn.Module):
@@ -124,4 +125,9 @@ def deployable(network, pre: dict):
         def forward(self, x):
             return self.network(self.preprocess(x))
 
-    return Deployable(preprocess_module(pre), network).eval()
+    class Calibrated(Deployable):
+        def forward(self, x):
+            return self.network(self.preprocess(x)) / temperature
+
+    cls = Deployable if temperature is None else Calibrated
+    return cls(preprocess_module(pre), network).eval()

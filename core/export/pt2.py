@@ -25,7 +25,7 @@ def export_pt2(prep: Prepared, out: str | os.PathLike, verify: bool = True) -> E
     if out.suffix != ".pt2":
         out = out.with_suffix(".pt2")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model = deployable(prep.module, prep.preprocessing)
+    model = deployable(prep.module, prep.preprocessing, prep.temperature)
     x = example_batch(prep.compiled, batch=4)
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     try:
@@ -42,11 +42,12 @@ def export_pt2(prep: Prepared, out: str | os.PathLike, verify: bool = True) -> E
         "output_shape": ["batch", *c.output_type.shape],
         "preprocessing_included": True,
         "preprocessing": prep.preprocessing["kind"],
+        "temperature": prep.temperature,
         "torch": torch.__version__,
     })}
     with quiet_exporters():
         torch.export.save(program, str(out), extra_files=extra)
-    info = {"format": "pt2", "preprocessing": prep.preprocessing["kind"]}
+    info = {"format": "pt2", "preprocessing": prep.preprocessing["kind"], "temperature": prep.temperature}
     if verify:
         info["max_abs_diff"] = verify_pt2(out, prep)
     return Exported([out], info)
@@ -57,7 +58,7 @@ def verify_pt2(path, prep: Prepared, batches=(1, 5)) -> float:
 
     with quiet_exporters():
         module = torch.export.load(str(path)).module()
-    reference = deployable(prep.module, prep.preprocessing)
+    reference = deployable(prep.module, prep.preprocessing, prep.temperature)
     worst = 0.0
     with torch.no_grad():
         for i, n in enumerate(batches):

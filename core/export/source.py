@@ -29,7 +29,7 @@ INLINE_LIMIT = 20_000  # preprocessing values written into the .py; more go to a
 # names the generated file defines itself, plus every definition it may copy from modules.py
 RESERVED_GLOBALS = frozenset({"Path", "math", "torch", "nn", "load", "predict", "preprocess", "NODE_NAMES",
                               "WEIGHTS_FILE", "INPUT_SHAPE", "OUTPUT_SHAPE", "PREPROCESSING", "SHIFT", "SCALE",
-                              "MATRIX", "CONSTANTS_FILE", "Network"}) | module_definitions()
+                              "MATRIX", "CONSTANTS_FILE", "TEMPERATURE", "Network"}) | module_definitions()
 
 
 @dataclass
@@ -95,7 +95,7 @@ def generate(prep: Prepared, weights_file: str, constants_file: str | None = Non
         out.append("")
     out += [net.class_src, "", ""]
     out += _preprocess_source(prep.preprocessing, constants_file)
-    out += _loading_source(net, c.input_type)
+    out += _loading_source(net, c.input_type, prep.temperature)
     return "\n".join(out), net.class_name
 
 
@@ -126,10 +126,17 @@ def _file_head(prep: Prepared, net: NetworkSource, weights_file: str) -> list[st
     return out + ["import torch", "from torch import nn", "",
                   f"WEIGHTS_FILE = {lit(weights_file)}",
                   f"INPUT_SHAPE = {lit(tuple(in_t.shape))}",
-                  f"OUTPUT_SHAPE = {lit(tuple(out_t.shape))}", ""]
+                  f"OUTPUT_SHAPE = {lit(tuple(out_t.shape))}", *_temperature_lines(prep.temperature), ""]
 
 
-def _loading_source(net: NetworkSource, in_t) -> list[str]:
+def _temperature_lines(t: float | None) -> list[str]:
+    if t is None:
+        return []
+    return ["# Calibration (temperature scaling fitted on the validation split): predict() returns logits / T.",
+            f"TEMPERATURE = {lit(float(t))}"]
+
+
+def _loading_source(net: NetworkSource, in_t, temperature: float | None = None) -> list[str]:
     """NODE_NAMES, `load()`, `predict()` and a `__main__` smoke run."""
     name = net.class_name
     out = ["", "",
@@ -152,10 +159,11 @@ def _loading_source(net: NetworkSource, in_t) -> list[str]:
                   "    return model.eval()",
                   "", "",
                   "def predict(model, x):",
-                  "    \"\"\"Raw inputs -> outputs: preprocess, then the network in eval mode, without gradients.\"\"\"",
+                  "    \"\"\"Raw inputs -> outputs: preprocess, then the network in eval mode, without gradients"
+                  + (" (calibrated: logits / TEMPERATURE)." if temperature is not None else ".") + "\"\"\"",
                   "    model.eval()",
                   "    with torch.no_grad():",
-                  "        return model(preprocess(x))",
+                  "        return model(preprocess(x))" + (" / TEMPERATURE" if temperature is not None else ""),
                   "", "",
                   "if __name__ == \"__main__\":",
                   "    net = load()",
@@ -270,7 +278,7 @@ def verify_source(path, prep: Prepared) -> float:
 
     gen = import_generated(path)
     model = gen.load()
-    reference = deployable(prep.module, prep.preprocessing)
+    reference = deployable(prep.module, prep.preprocessing, prep.temperature)
     worst = 0.0
     for i, n in enumerate((1, 6)):
         x = example_raw_batch(prep.compiled, prep.preprocessing, batch=n, seed=300 + i)

@@ -34,6 +34,9 @@ class RunResult:
     fix: str = ""
     loss_at_init: float | None = None           # measured before step 1 (init_loss.py)
     expected_loss_at_init: float | None = None  # ln N for N-class cross-entropy, ...
+    val_ece: float | None = None      # expected calibration error, 15 bins (calibration.py); classifiers only
+    test_ece: float | None = None
+    reliability: dict[str, Any] = field(default_factory=dict)   # split -> ece, count, confidence, accuracy per bin
     INIT_KEYS = ("loss_at_init", "expected_loss_at_init")   # (a class attribute: no annotation)
 
     def to_dict(self) -> dict[str, Any]:

@@ -262,8 +262,10 @@ class Trainer(EpochHooks):
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
         test = self._evaluate("test_")
+        from .calibration import after_run
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
-                              test_metrics=test, message="stopped by the user" if status == "stopped" else "")
+                              test_metrics=test, message="stopped by the user" if status == "stopped" else "",
+                              **after_run(self))
         self.folder.write_json("diagnostics.json", self.diagnostics)
         self.folder.write_json("result.json", result.to_dict())
         self.result = result
