@@ -14,6 +14,7 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from .calibration_view import CalibrationCard
 from .curves import LossCard, MetricCard
 from .diagnostics import DiagnosticsCard
 from .gradients import GradientsCard
@@ -91,8 +92,10 @@ class TrainingDashboard(QWidget):
         self.boundary = BoundaryCard(request)
         self.confusion = ConfusionCard(request)
         self.history = HistoryCard()
+        self.calibration = CalibrationCard()
         self.init_explorer = InitExplorer(ctx)
-        self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics]
+        self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics,
+                      self.calibration]
         self.inspectors = {c.key(): c for c in (self.saliency, self.features, self.boundary, self.confusion)}
 
     def _lay_out(self) -> None:
@@ -113,6 +116,7 @@ class TrainingDashboard(QWidget):
         self.tabs.addTab(layers, "Weights && diagnostics")
         self.tabs.addTab(self.history, "Runs")
         self.tabs.addTab(self.init_explorer, "Init explorer")
+        self.tabs.addTab(self.calibration, "Calibration")
         self.tabs.currentChanged.connect(lambda _i: self.redraw())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
