@@ -17,13 +17,13 @@ from ..safe_text import shown
 from ..specs import BUILTIN_DATASETS, FILE_SOURCES, DataSpec
 from .builtin import BUILTINS, TASKS, VOCAB, corpus_path, decode_text, encode_text
 from .dataset import Dataset, Raw, resolve_path
-from .errors import DataError
+from .errors import DataError, LoadCancelled
 from .options import OPTIONS, Options
 from .preprocess import KINDS, Preprocessor
 from .splits import impute_after_split, split_indices
 
-__all__ = ["load", "Dataset", "DataError", "Preprocessor", "DATASETS", "OPTIONS", "KINDS", "VOCAB",
-           "describe", "corpus_path", "encode_text", "decode_text"]
+__all__ = ["load", "Dataset", "DataError", "LoadCancelled", "Preprocessor", "DATASETS", "OPTIONS", "KINDS",
+           "VOCAB", "describe", "corpus_path", "encode_text", "decode_text"]
 
 DATASETS: dict[str, str] = {
     "spiral": "Interleaved spiral arms, 2-D, 3 classes (options: classes, n_samples, noise)",
@@ -50,14 +50,19 @@ def describe(name: str) -> str:
     return DATASETS.get(name, name)
 
 
-def load(spec: DataSpec, base_dir: Path | str | None = None) -> Dataset:
-    """Load, split (seeded, stratified for classification) and preprocess (fit on train only)."""
+def load(spec: DataSpec, base_dir: Path | str | None = None, *, progress=None, cancel=None) -> Dataset:
+    """Load, split (seeded, stratified for classification) and preprocess (fit on train only).
+
+    `progress(fraction)` hears how far it got (0..1); `cancel` (a callable, or a threading.Event)
+    is checked per chunk and stops the load with `LoadCancelled`."""
+    from .progress import watch_of
     if not isinstance(spec, DataSpec):
         raise DataError(f"load needs a DataSpec (got {type(spec).__name__})")
+    watch = watch_of(progress, cancel)
     _check(spec)
     try:
-        raw = _raw(spec, base_dir)
-    except DataError:
+        raw = _raw(spec, base_dir, watch.part(0.0, 0.8))
+    except (DataError, LoadCancelled):
         raise
     except MemoryError:   # the estimates missed (a budget above what the computer can give)
         raise DataError(f"{spec.dataset} source {shown(spec.path)!r} needs more memory than is free: use a "
@@ -68,7 +73,10 @@ def load(spec: DataSpec, base_dir: Path | str | None = None) -> Dataset:
         first = (str(e).strip().splitlines() or [""])[0][:120]
         raise DataError(f"{spec.dataset} source {spec.path!r} could not be read ({type(e).__name__}: {first}): "
                         "check that the file is complete and in the expected format") from e
-    return _finish(spec, raw)
+    watch.step(0.8)
+    ds = _finish(spec, raw, watch.part(0.8, 1.0))
+    watch.step(1.0)
+    return ds
 
 
 def _check(spec: DataSpec) -> None:
@@ -80,7 +88,7 @@ def _check(spec: DataSpec) -> None:
         raise DataError(f"data.seed must be a whole number from 0 to 4294967295 (got {spec.seed!r})")
 
 
-def _raw(spec: DataSpec, base_dir) -> Raw:
+def _raw(spec: DataSpec, base_dir, watch=None) -> Raw:
     opts = Options(spec.options, spec.dataset)
     if spec.dataset in BUILTIN_DATASETS:
         natural = TASKS[spec.dataset]
@@ -90,10 +98,10 @@ def _raw(spec: DataSpec, base_dir) -> Raw:
         return BUILTINS[spec.dataset](opts, spec.seed)
     if spec.dataset == "csv":
         from .tabular import load_csv
-        return load_csv(resolve_path(spec.path, base_dir, "data.path"), spec.target, spec.task, opts)
+        return load_csv(resolve_path(spec.path, base_dir, "data.path"), spec.target, spec.task, opts, watch)
     if spec.dataset == "images":
         from .images import load_images
-        return load_images(resolve_path(spec.path, base_dir, "data.path"), opts)
+        return load_images(resolve_path(spec.path, base_dir, "data.path"), opts, watch)
     if spec.dataset == "idx":
         from .arrays import load_idx
         images = opts.str("images") or spec.path
@@ -119,7 +127,7 @@ def _labels_path(labels: str, base_dir, images_path: Path) -> Path:
     return resolve_path(labels, base_dir, "IDX labels file (data.options.labels)")
 
 
-def _finish(spec: DataSpec, raw: Raw) -> Dataset:
+def _finish(spec: DataSpec, raw: Raw, watch=None) -> Dataset:
     notes = list(raw.notes)
     stratify = raw.task == "classification" and raw.y.ndim == 1
     tr, va, te, note = split_indices(raw.y, spec.val_fraction, spec.test_fraction, spec.seed, stratify,
@@ -150,6 +158,8 @@ def _finish(spec: DataSpec, raw: Raw) -> Dataset:
             raise DataError(f"feature {raw.feature_names[int(col) - 1]!r} spans {rest}") from None
 
     def prep(ix, split):
+        if watch is not None:
+            watch.step({"train": 0.6, "validation": 0.8}.get(split, 0.9))
         xs = xt[ix]
         if long:
             return xs
@@ -171,8 +181,7 @@ def _finish(spec: DataSpec, raw: Raw) -> Dataset:
         x_test=prep(parts["te"], "test"), y_test=yt[parts["te"]],
         num_classes=raw.num_classes if raw.task == "classification" else 0,
         class_names=list(raw.class_names) if raw.task == "classification" else [],
-        feature_names=list(raw.feature_names),
-        input_shape=tuple(int(s) for s in xt.shape[1:]),
+        feature_names=list(raw.feature_names), input_shape=tuple(int(s) for s in xt.shape[1:]),
         input_dtype="long" if long else "float",
         preprocessor=pre,
         raw_x_train=raw_train,

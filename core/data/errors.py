@@ -6,3 +6,8 @@ Its own module so that every part of `core/data` can raise it without importing 
 
 class DataError(ValueError):
     """Bad data or a bad data setting. The message is one line: the cause, then the fix."""
+
+
+class LoadCancelled(Exception):
+    """The caller asked `load` to stop (its cancel flag was set); nothing was loaded. Not a
+    DataError: nothing is wrong with the data."""

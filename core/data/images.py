@@ -57,7 +57,7 @@ def list_images(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, files
 
 
-def load_images(root: Path, opts: Options) -> Raw:
+def load_images(root: Path, opts: Options, watch=None) -> Raw:
     from PIL import Image, UnidentifiedImageError
 
     h, w = image_size(opts)
@@ -69,6 +69,8 @@ def load_images(root: Path, opts: Options) -> Raw:
     x = np.empty((len(files), channels, h, w), dtype=np.float32)
     y = np.empty(len(files), dtype=np.int64)
     for i, (path, k) in enumerate(files):
+        if watch is not None:
+            watch.step(i / len(files))
         try:
             with Image.open(path) as im:
                 if im.width * im.height > MAX_PIXELS:   # checked from the header, before decoding

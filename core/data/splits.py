@@ -88,9 +88,11 @@ def _train_test_split(idx: np.ndarray, n_test: int, seed: int, stratify: np.ndar
     train, test = [], []
     for i in range(len(classes)):
         members = class_indices[i].take(rs.permutation(class_counts[i]), mode="clip")
-        train.extend(members[:n_i[i]])
-        test.extend(members[n_i[i]:n_i[i] + t_i[i]])
-    return idx[rs.permutation(train)], idx[rs.permutation(test)]
+        train.append(members[:n_i[i]])
+        test.append(members[n_i[i]:n_i[i] + t_i[i]])
+    # arrays, not lists of Python ints: the same draws, without holding the GIL for a
+    # million boxed ints (the GUI loads data in a thread)
+    return idx[rs.permutation(np.concatenate(train))], idx[rs.permutation(np.concatenate(test))]
 
 
 def _approximate_mode(class_counts: np.ndarray, n_draws: int, rs: np.random.RandomState) -> np.ndarray:

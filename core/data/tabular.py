@@ -47,11 +47,15 @@ class _Column:
         out[self.missing[keep]] = np.nan
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path, watch=None) -> pd.DataFrame:
     size = regular_file(path, "CSV file").st_size
     check_bytes(size * TEXT_COPIES, f"CSV file {path.name} ({size / 2**20:,.1f} MB of text, read into a table)")
     try:
-        df = pd.read_csv(path, skipinitialspace=True)
+        if watch is None:
+            df = pd.read_csv(path, skipinitialspace=True)
+        else:   # the same bytes, read through a file that reports progress and can be cancelled
+            with watch.file(path) as f:
+                df = pd.read_csv(f, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"CSV file {path.name} is empty: it needs a header row and data rows") from None
     except pd.errors.ParserError as e:
@@ -75,10 +79,10 @@ def read_csv(path: Path) -> pd.DataFrame:
     return df
 
 
-def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
+def load_csv(path: Path, target: str, task: str, opts: Options, watch=None) -> Raw:
     impute = opts.choice("impute", "mean", IMPUTE) if opts.str("impute", "") else ""
     max_cat = opts.int("max_categories", OPTIONS["csv"]["max_categories"][0], 2, 100_000)
-    df = read_csv(path)
+    df = read_csv(path, None if watch is None else watch.part(0.0, 0.85))
     notes: list[str] = []
     if _is_saved_index(df, target):
         df = df.drop(columns=[df.columns[0]])
@@ -88,7 +92,12 @@ def load_csv(path: Path, target: str, task: str, opts: Options) -> Raw:
         names = ", ".join(repr(c) for c in df.columns[:20]) + (", …" if len(df.columns) > 20 else "")
         raise DataError(f"CSV file {path.name} has no column {shown(target)!r}: set data.target to one of {names}")
     y_cells = _blank_to_nan(df[target])
-    cols = [_column(name, _blank_to_nan(df[name]), max_cat) for name in df.columns if name != target]
+    cols = []
+    for name in df.columns:
+        if name != target:
+            if watch is not None:
+                watch.step(0.85 + 0.1 * len(cols) / df.shape[1])
+            cols.append(_column(name, _blank_to_nan(df[name]), max_cat))
 
     y_missing = y_cells.isna().to_numpy()
     y_num = pd.to_numeric(y_cells, errors="coerce")
