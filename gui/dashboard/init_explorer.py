@@ -91,8 +91,12 @@ class InitExplorer(Card):
     def run(self) -> bool:
         schemes = self.checked()
         ds = self.ctx.dataset()
+        if ds is None and self.ctx.loading:     # runs when the data set arrives, never blocks
+            self.note.setText("Loading the data set… the explorer runs when it has loaded.")
+            self.ctx.dataset_changed.connect(self._data_arrived, Qt.ConnectionType.SingleShotConnection)
+            return False
         if ds is None:
-            self.note.setText(f"<span style='color:#ff8a8a'>The data does not load: {self.ctx.dataset_error}</span>")
+            self.note.setText(f"<span style='color:#ff8a8a'>The data does not load: {self.ctx.data_state()}</span>")
             return False
         try:
             self.result = explore(self.ctx.project, ds, schemes, self.ctx.project.training.seed)
@@ -106,6 +110,9 @@ class InitExplorer(Card):
         self.which.blockSignals(False)
         self._show_hist()
         return True
+
+    def _data_arrived(self, _ds) -> None:
+        self.run()
 
     def _layers(self, snap) -> list[str]:
         return [r.name for r in snap.layers if key_layer(r.type)]

@@ -6,6 +6,7 @@ addressed as ("data" | "training", name) and looked up on the current project ev
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel,
                                QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
+from .data_loader import DataLoader
 from .param_editors import FloatSpinBox
 from .spec_commands import SetSpecField, SetSpecFields, SpecNotifier
 
@@ -25,6 +27,7 @@ class SetupContext(QObject):
     `project_replaced()` must be called (install.py wires it) when that happens."""
     replaced = Signal()               # a different Project object is open
     dataset_changed = Signal(object)  # the loaded Dataset, or None with `dataset_error` set
+    load_cancelled = Signal()         # Cancel: the data set loaded before stays
 
     def __init__(self, get_project: Callable, push: Callable, base_dir: Callable[[], Path | None],
                  undo_stack=None, parent=None):
@@ -36,7 +39,10 @@ class SetupContext(QObject):
         self.notifier = SpecNotifier(self)
         self._dataset = None
         self._dataset_key = None
+        self._cancelled_key = None        # the spec whose load was cancelled: not restarted by itself
         self.dataset_error = ""
+        self.loader = DataLoader(self)    # loads in a worker thread (a 200 MB CSV must not freeze)
+        self.loader.finished.connect(self._loaded)
         self._approved: set[tuple[str, ...]] = set()   # outside-the-folder paths the user allowed
         self._asking = False
         self.notifier.changed.connect(self._spec_changed)
@@ -60,7 +66,7 @@ class SetupContext(QObject):
         self.push(SetSpecFields(self.notifier, [(self.spec(s), f, v) for s, f, v in changes], text))
 
     def project_replaced(self) -> None:
-        self._dataset_key = None
+        self._dataset_key = self._cancelled_key = None
         self.replaced.emit()
         self._reload.start()
 
@@ -73,26 +79,55 @@ class SetupContext(QObject):
         from ...core.specs import spec_to_dict
         return json.dumps([spec_to_dict(self.project.data), str(self.base_dir() or "")], sort_keys=True)
 
+    @property
+    def loading(self) -> bool:
+        return self.loader.busy
+
     def dataset(self):
-        """The current DataSpec loaded (cached until it changes); None when it cannot load."""
+        """The current DataSpec's data set once loaded (cached until it changes). None while it
+        loads in the background (`loading`; `dataset_changed` follows), after Cancel, or when it
+        cannot load (`dataset_error`). `data_state()` says which, in words."""
         key = self._key()
-        if key != self._dataset_key:
-            from ...core.data import load
-            allowed = self._may_read()
-            if allowed is None:          # the question is on screen: the answer decides
-                return self._dataset
+        if key == self._dataset_key:
+            return self._dataset
+        job = self.loader.job
+        if (job is not None and job.key == key) or key == self._cancelled_key:
+            return None
+        allowed = self._may_read()
+        if allowed is None:          # the question is on screen: the answer decides
+            return self._dataset
+        if not allowed:
+            self.loader.cancel()
             self._dataset_key = key
-            if not allowed:
-                self._dataset, self.dataset_error = None, ("not reading data from outside the project's folder "
-                                                           "(declined): change data.path, or reopen and allow it")
-                self.dataset_changed.emit(None)
-                return None
-            try:
-                self._dataset, self.dataset_error = load(self.project.data, self.base_dir()), ""
-            except Exception as e:  # DataError, or anything a user file can provoke: shown, never raised
-                self._dataset, self.dataset_error = None, str(e)
-            self.dataset_changed.emit(self._dataset)
-        return self._dataset
+            self._dataset, self.dataset_error = None, ("not reading data from outside the project's folder "
+                                                       "(declined): change data.path, or reopen and allow it")
+            self.dataset_changed.emit(None)
+            return None
+        self.loader.start(key, copy.deepcopy(self.project.data), self.base_dir())
+        return None
+
+    def _loaded(self, job) -> None:
+        """The newest load ended (older ones were superseded and are never read)."""
+        if job.cancelled:
+            self._cancelled_key = job.key
+            self.load_cancelled.emit()
+            return
+        self._dataset_key = job.key
+        self._dataset, self.dataset_error = job.dataset, job.error
+        self.dataset_changed.emit(job.dataset)
+
+    def reload(self) -> None:
+        """Load the current spec again (after Cancel)."""
+        self._cancelled_key = None
+        self.dataset()
+
+    def data_state(self) -> str:
+        """Why `dataset()` is None, for whoever needs the data."""
+        if self.loading:
+            return f"the data set is loading… ({self.loader.job.fraction:.0%})"
+        if self._cancelled_key is not None and self._cancelled_key == self._key():
+            return "loading the data set was cancelled: press Reload in the Data panel"
+        return self.dataset_error
 
     def can_peek(self, path: Path) -> bool:
         """Whether a preview may open `path` now: a regular file (a FIFO would block, /dev/zero never

@@ -99,6 +99,9 @@ class DataPanel:
         self.info = dim_label()
         self.info.setObjectName("dataInfo")
         lay.addWidget(self.info)
+        from .data_loader import LoadBar
+        self.load_bar = LoadBar(self.ctx.loader, self.ctx.reload)
+        lay.addWidget(self.load_bar)
         self.preview = QStackedWidget(objectName="dataPreview")
         self.preview.setMinimumHeight(200)
         self.scatter = pg.PlotWidget()

@@ -18,6 +18,7 @@ OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "SGD + Nes
               "adam": "Adam", "adamw": "AdamW"}
 SCHED_LABELS = {"warmup_cosine": "linear warm-up, then cosine", "cosine_restarts": "cosine with warm restarts",
                 "one_cycle": "one-cycle", "plateau": "reduce on plateau"}
+MAX_CURVE_STEPS = 20_000   # scheduler steps computed for the preview
 MAX_PREVIEW_POINTS = 4000
 
 
@@ -136,13 +137,16 @@ class OptimPanel(QObject):
         self.sync_rows()
         t = self.ctx.project.training
         spe = self.ctx.steps_per_epoch()
+        # a million-row set has ~30k steps an epoch: stepping the scheduler that often takes
+        # seconds on the GUI thread; fewer steps per epoch draw the same curve
+        shown = min(spe, max(1, MAX_CURVE_STEPS // max(1, t.epochs)))
         try:
-            lrs = np.asarray(lr_curve(t, spe), dtype=float)
+            lrs = np.asarray(lr_curve(t, shown), dtype=float)
         except Exception as e:  # an invalid value mid-edit: say so instead of drawing nonsense
             self.curve.setData([], [])
             self.note.setText(f"No preview: {e}")
             return
-        x = np.arange(len(lrs)) / spe
+        x = np.arange(len(lrs)) / shown
         if len(lrs) > MAX_PREVIEW_POINTS:   # the preview is 200 px wide: a few thousand points is plenty
             k = -(-len(lrs) // MAX_PREVIEW_POINTS)
             x, lrs = x[::k], lrs[::k]

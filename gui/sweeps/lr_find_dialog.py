@@ -63,12 +63,19 @@ class LRFindDialog(QDialog):
 
     def start(self) -> None:
         from ...core.train import Control
+        if getattr(self.ctx, "loading", False):   # the set-up's load in flight: use it, not a second one
+            self.label.setText("Loading the data set… the sweep starts when it has loaded.")
+            self.ctx.dataset_changed.connect(self._data_arrived, Qt.ConnectionType.SingleShotConnection)
+            return
         project = copy.deepcopy(self.ctx.project.to_dict())   # the test trains on its own copy
         dataset, base = self.ctx.dataset(), self.ctx.base_dir()
         self._stop = Control()
         self.timer.start()
         threading.Thread(target=self._work, args=(project, dataset, base), name="layerlab-lr-find",
                          daemon=True).start()
+
+    def _data_arrived(self, _ds) -> None:
+        self.start()
 
     def _work(self, doc, dataset, base) -> None:
         from ...core.experiments.lr_find import lr_find
