@@ -26,6 +26,9 @@ SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup_cosine", "cosi
 CLIPPING = ("none", "norm", "value")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_r2")
+CLASS_WEIGHTS = ("none", "balanced", "custom")
+SAMPLERS = ("shuffle", "balanced")
+MAX_CLASS_WEIGHTS = 100_000
 
 
 MAX_TEXT = 4096          # a path, a column name, a choice
@@ -83,6 +86,10 @@ class TrainSpec:
     loss: str = "cross_entropy"
     label_smoothing: float = 0.0
     huber_delta: float = 1.0
+    # class imbalance (core/train/imbalance.py): loss weights per class and the epoch's sampler
+    class_weights: str = "none"      # none, balanced (n / (k · count of the class)), custom
+    custom_class_weights: list[float] = field(default_factory=list)   # custom: one weight per class
+    sampler: str = "shuffle"         # shuffle, balanced (P(sample) ∝ 1 / count of its class)
     # optimizer
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -125,7 +132,7 @@ class TrainSpec:
         out = _range_problems(self, "training")
         for name, choices in (("init", INITS), ("loss", LOSSES), ("optimizer", OPTIMIZERS),
                               ("schedule", SCHEDULES), ("clip", CLIPPING), ("device", DEVICES),
-                              ("monitor", MONITORS)):
+                              ("monitor", MONITORS), ("class_weights", CLASS_WEIGHTS), ("sampler", SAMPLERS)):
             v = getattr(self, name)
             if v not in choices:
                 out.append(f"training.{name} {_short(v)} is unknown: use one of {', '.join(choices)}")
@@ -133,6 +140,7 @@ class TrainSpec:
             if scheme not in INITS:
                 out.append(f"training.init_overrides[{_short(node_id)}] {_short(scheme)} is unknown: use one of {', '.join(INITS)}")
         out += _transfer_problems(self)
+        out += _class_weight_problems(self)
         for name, lo in (("epochs", 1), ("batch_size", 1), ("step_size", 1), ("restart_epochs", 1),
                          ("restart_mult", 1), ("patience", 1), ("plateau_patience", 0), ("warmup_epochs", 0),
                          ("probe_every", 0)):
@@ -193,6 +201,32 @@ def _transfer_problems(t) -> list[str]:
             out.append(f"training.lr_multipliers[{_short(node_id)}] must be a number above 0 and at most 1000 "
                        f"(got {_short(m)})")
     return out
+
+
+def _class_weight_problems(t) -> list[str]:
+    """Custom class weights: a non-empty list of finite numbers above 0 (their count against the
+    classes is checked by preflight, which knows the data)."""
+    w = t.custom_class_weights
+    if t.class_weights != "custom":
+        return []
+    if not w:
+        return ["training.custom_class_weights is empty: give one weight per class (e.g. [1.0, 19.0]) "
+                "or set training.class_weights to balanced"]
+    if len(w) > MAX_CLASS_WEIGHTS:
+        return [f"training.custom_class_weights has {len(w):,} weights (at most {MAX_CLASS_WEIGHTS:,})"]
+    bad = [v for v in w if not _positive_weight(v)]
+    if bad:
+        return [f"training.custom_class_weights holds {_short(bad[0])}: every weight must be a finite number above 0"]
+    return []
+
+
+def _positive_weight(v: Any) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(v)) and v > 0
+    except OverflowError:       # an int beyond float's range
+        return False
 
 
 def _short(value: Any) -> str:

@@ -15,7 +15,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ..train.epochs import Best, EpochHooks, run_epochs
 from ..train.events import Control
 from ..train.loop import LoopState, train_epoch
-from ..train.metrics import evaluate
+from ..train.metrics import class_report, evaluate
 from .shard import all_reduce_sum, evaluate_sharded, shard_indices
 from .sync_bn import sync_batchnorm
 
@@ -35,12 +35,14 @@ class RankHooks(EpochHooks):
         self.history: list[dict] = []
         self.train_time, self.samples = 0.0, 0
         self.last_checkpoint, self.due = time.perf_counter(), False
+        self.confusions: dict = {}     # split -> latest confusion matrix (the result's class_report)
 
     def train(self, loop: LoopState, epoch: int):
         self.loop = loop
         if self.world > 1:            # every rank draws the same permutation and takes its share
             x, y = self.s.data["x_train"], self.s.data["y_train"]
-            idx = shard_indices(int(x.shape[0]), self.rank, self.world, self.shuffle).to(x.device)
+            idx = shard_indices(int(x.shape[0]), self.rank, self.world, self.shuffle,
+                                getattr(self.s, "sample_cdf", None)).to(x.device)
             loop.x, loop.y = x.index_select(0, idx), y.index_select(0, idx)
         return train_epoch(loop, epoch)
 
@@ -60,8 +62,8 @@ class RankHooks(EpochHooks):
         args = (self.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"], self.task, self.num_classes,
                 s.predict, s.transform)
         if self.world > 1:
-            return evaluate_sharded(*args, self.rank, self.world, prefix=f"{split}_")
-        return evaluate(*args, batch=s.eval_batch, autocast=s.autocast, prefix=f"{split}_")
+            return evaluate_sharded(*args, self.rank, self.world, prefix=f"{split}_", confusions=self.confusions)
+        return evaluate(*args, batch=s.eval_batch, autocast=s.autocast, prefix=f"{split}_", confusions=self.confusions)
 
     def epoch_end(self, row, out, improved, samples, seconds):
         self.train_time += seconds
@@ -97,7 +99,8 @@ class RankHooks(EpochHooks):
 
 def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
     """The loop state of one rank: its own batch share and, across ranks, different dropout masks
-    and within-shard order; one process gets the trainer's exactly."""
+    and within-shard order; one process gets the trainer's exactly (N ranks: the balanced sampler
+    draws in RankHooks.train, each rank then shuffles its share)."""
     batch, local = spec.batch_size, torch.Generator().manual_seed(spec.seed)
     if world > 1:
         torch.manual_seed(spec.seed + 1 + rank)
@@ -107,7 +110,7 @@ def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
                      batch_size=batch, generator=local, device=s.device, emit=emit or (lambda event: None),
                      control=Control(), scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
                      autocast=s.autocast, scaler=s.scaler, next_report=math.inf if emit is None else 0.0,
-                     memory_format=s.memory_format)
+                     memory_format=s.memory_format, sample_cdf=getattr(s, "sample_cdf", None) if world == 1 else None)
 
 
 def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int = 1, on_epoch=None,
@@ -147,5 +150,6 @@ def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int 
                test_metrics=hooks.evaluate("test") if out["status"] == "finished" else {},
                seconds=time.perf_counter() - t0,
                samples_per_s=hooks.samples / hooks.train_time if hooks.train_time else 0.0,
-               history=hooks.history, best_state=best.state)
+               history=hooks.history, best_state=best.state,
+               class_report={k: class_report(v) for k, v in hooks.confusions.items()})
     return out

@@ -13,13 +13,15 @@ import math
 import torch
 import torch.distributed as dist
 
-from ..train.metrics import accuracy_f1, confusion
+from ..train.imbalance import balanced_draw
+from ..train.metrics import accuracy_f1, class_summary, confusion
 
 
-def shard_indices(n: int, rank: int, world: int, generator) -> torch.Tensor:
+def shard_indices(n: int, rank: int, world: int, generator, cdf=None) -> torch.Tensor:
     """This rank's indices for one epoch: a permutation shared by all ranks (same generator
-    state), padded by its head to a multiple of `world`, then every world-th position."""
-    perm = torch.randperm(n, generator=generator)
+    state), padded by its head to a multiple of `world`, then every world-th position. With the
+    balanced sampler's `cdf`, the shared order is one balanced draw (imbalance.py) instead."""
+    perm = torch.randperm(n, generator=generator) if cdf is None else balanced_draw(cdf, n, generator)
     total = math.ceil(n / world) * world
     if total > n:
         reps = math.ceil((total - n) / n)
@@ -36,7 +38,7 @@ def all_reduce_sum(values, device) -> list[float]:
 
 
 def evaluate_sharded(model, loss_fn, x, y, task: str, num_classes: int, predict, transform, rank: int,
-                     world: int, prefix: str = "val_", batch: int = 2048) -> dict[str, float]:
+                     world: int, prefix: str = "val_", batch: int = 2048, confusions=None) -> dict[str, float]:
     """core.train.metrics.evaluate over this rank's 1/world of the split, with the sums that
     define the metrics all-reduced: the same numbers on every rank, equal to one process's."""
     n_all = int(x.shape[0])
@@ -68,7 +70,10 @@ def evaluate_sharded(model, loss_fn, x, y, task: str, num_classes: int, predict,
     loss = float(total[0]) / n_all
     if task == "classification":
         acc, f1 = accuracy_f1(total[1:].reshape(c, c))
-        return {f"{prefix}loss": loss, f"{prefix}accuracy": float(acc), f"{prefix}f1": float(f1)}
+        if confusions is not None:
+            confusions[prefix.rstrip("_")] = total[1:].reshape(c, c).numpy()
+        return {f"{prefix}loss": loss, f"{prefix}accuracy": float(acc), f"{prefix}f1": float(f1),
+                **class_summary(total[1:].reshape(c, c).numpy(), prefix)}
     n, sy, syy, ss_res, sad = total[1:].reshape(5, k)
     ss_tot, tiny = (syy - sy ** 2 / n.clamp_min(1)).clamp_min(0), 1e-12 * syy.clamp_min(1)
     r2 = torch.where(ss_tot > tiny, 1 - ss_res / ss_tot.clamp_min(1e-300), (ss_res <= tiny).double())

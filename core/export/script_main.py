@@ -30,6 +30,7 @@ import torch.distributed as dist
 from ..data import _finish
 from ..distributed.ending import end_group
 from ..distributed.fit import fit
+from ..train.imbalance import loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
 from ..train.metrics import metric_names, predictor
@@ -114,13 +115,16 @@ def build_setup(spec, dataset, device):
     steps = max(1, math.ceil(int(data["x_train"].shape[0]) / spec.batch_size))
     scheduler, per_step = build_scheduler(spec, optimizer, steps)
     has_val = int(data["x_val"].shape[0]) > 0
+    k = int(dataset.num_classes or 0) if dataset.task == "classification" else 0
+    weight = loss_weights(spec, data["y_train"], k)
     return model, SimpleNamespace(
-        device=device, data=data, loss_fn=build_loss(spec, out_width, dataset.num_classes), optimizer=optimizer,
+        device=device, data=data, loss_fn=build_loss(spec, out_width, dataset.num_classes, weight), optimizer=optimizer,
         scheduler=scheduler, per_step=per_step, regularizer=Regularizer(spec, model, optimizer, scaler),
         autocast=autocast, scaler=scaler, predict=predictor(spec.loss, out_width),
         transform=torch.sigmoid if spec.loss == "bce_logits" and dataset.task == "regression" else None,
         monitor=spec.monitor if has_val else "train_loss", metric_names=metric_names(dataset.task),
-        eval_batch=4096, memory_format=torch.contiguous_format)
+        eval_batch=4096, memory_format=torch.contiguous_format,
+        sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None)
 
 
 def save_weights_by_node(state: dict, path: Path, metadata: dict) -> None:

@@ -76,6 +76,7 @@ def preflight(project, dataset=None) -> list[Problem]:
     out += last_problems
     out += _output_problems(a, width_node, fit)
     out += _size_problems(t, dataset, fit.dname)
+    out += _imbalance_problems(t, dataset, fit)
     return _sorted(out)
 
 
@@ -204,6 +205,36 @@ def _size_problems(t, dataset, dname: str) -> list[Problem]:
     if int(dataset.x_val.shape[0]) == 0:
         out.append(Problem(None, f"{dname} has no validation samples, so val metrics are empty and the best "
                                  "epoch is chosen by the training loss", "raise data.val_fraction", "warning"))
+    return out
+
+
+def _imbalance_problems(t, dataset, fit: _Fit) -> list[Problem]:
+    """Class weights and the balanced sampler need class labels (the sampler one per sample), custom
+    weights one per class; an imbalanced training split with neither is a warning."""
+    from .imbalance import class_counts, imbalance
+    weights, sampler = getattr(t, "class_weights", "none"), getattr(t, "sampler", "shuffle")
+    if fit.task != "classification":
+        return [Problem(None, f"training.{name} {value} needs class labels but {fit.dname} has continuous targets",
+                        f"set training.{name} to {plain}")
+                for name, value, plain in (("class_weights", weights, "none"), ("sampler", sampler, "shuffle"))
+                if value != plain]
+    out = []
+    if sampler == "balanced" and len(fit.target_shape) > 0:
+        out.append(Problem(None, f"training.sampler balanced needs one class per sample but {fit.dname} has a class "
+                                 "at each position", "set training.sampler to shuffle (class weights work per position)"))
+    if weights == "custom" and len(t.custom_class_weights) != fit.k:
+        names = ", ".join(str(n) for n in list(getattr(dataset, "class_names", None) or [])[:20])
+        out.append(Problem(None, f"training.custom_class_weights has {len(t.custom_class_weights)} weights but "
+                                 f"{fit.dname} has {fit.k} classes",
+                           f"give one weight per class ({fit.k}), in class order" + (f": {names}" if names else "")))
+    if len(fit.target_shape) > 0:        # per-position tokens: skewed by nature (letters, words)
+        return out
+    found = imbalance(class_counts(dataset.y_train, fit.k), getattr(dataset, "class_names", None))
+    if found is not None and weights == "none" and sampler == "shuffle":
+        out.append(Problem(None, f"{fit.dname} is imbalanced: {found[1]}, so the loss is dominated by the large "
+                                 "classes and the small ones' recall suffers",
+                           "set training.class_weights to balanced (or training.sampler to balanced) and watch "
+                           "balanced accuracy and macro-F1 rather than accuracy", "warning"))
     return out
 
 

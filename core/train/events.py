@@ -37,6 +37,7 @@ class RunResult:
     val_ece: float | None = None      # expected calibration error, 15 bins (calibration.py); classifiers only
     test_ece: float | None = None
     reliability: dict[str, Any] = field(default_factory=dict)   # split -> ece, count, confidence, accuracy per bin
+    class_report: dict[str, Any] = field(default_factory=dict)   # "val"/"test": metrics.class_report
     INIT_KEYS = ("loss_at_init", "expected_loss_at_init")   # (a class attribute: no annotation)
 
     def to_dict(self) -> dict[str, Any]:

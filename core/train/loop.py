@@ -1,7 +1,8 @@
 """The hot loop: one epoch of optimizer steps, as lean as a hand-written loop.
 
 Tensors already sit on the device; each epoch gathers the training set once by a seeded
-permutation and slices contiguous batches (no DataLoader). The loss is accumulated on the device
+permutation (or, with the balanced sampler, a seeded draw with replacement: imbalance.py) and
+slices contiguous batches (no DataLoader). The loss is accumulated on the device
 and read (one host sync) only when a throttled Step event is due, which is also when a
 non-finite loss is noticed. Gradient norms and update ratios are taken once per epoch, from the
 last step. Control is an attribute read per step.
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from .events import Paused, Resumed, Step
+from .imbalance import balanced_draw
 
 STEP_INTERVAL = 0.05       # seconds between Step events (≤ 20 per second)
 
@@ -56,13 +58,14 @@ class LoopState:
     next_report: float = 0.0        # perf_counter time when the next Step event is due
     memory_format: Any = torch.contiguous_format   # channels_last for conv nets (kept by the gather)
     lr_of: Callable[[], float] = lambda: 0.0
+    sample_cdf: Any = None          # balanced sampler: draw the epoch's samples through this cdf
 
 
 def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
     model, loss_fn, opt, control, emit = s.model, s.loss_fn, s.optimizer, s.control, s.emit
     n, bs = s.x.shape[0], s.batch_size
     out = EpochOutcome()
-    perm = torch.randperm(n, generator=s.generator)
+    perm = torch.randperm(n, generator=s.generator) if s.sample_cdf is None else balanced_draw(s.sample_cdf, n, s.generator)
     if s.device.type != "cpu":
         perm = perm.to(s.device, non_blocking=True)
     xs, ys = s.x.index_select(0, perm), s.y.index_select(0, perm)

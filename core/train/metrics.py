@@ -2,7 +2,9 @@
 
 Classification: accuracy and macro-F1 (scikit-learn's definition: the unweighted mean of the
 per-class F1 over every class present in the targets or the predictions). Per-position
-(sequence) targets count every position. Regression: MAE (mean over all outputs) and R²
+(sequence) targets count every position. Balanced accuracy (the mean recall over the classes
+present in the targets) rides along as `<split>_balanced_accuracy`, and `class_report` gives the
+per-class precision / recall / F1 of a confusion matrix (result.json, the confusion tab). Regression: MAE (mean over all outputs) and R²
 (per-output 1 − SS_res/SS_tot, averaged over outputs; a constant target column scores 1 when
 predicted exactly, else 0, as scikit-learn's force_finite does).
 """
@@ -67,9 +69,10 @@ def _f1_from_counts(cm: np.ndarray) -> tuple[float, float]:
 
 def evaluate(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, num_classes: int,
              predict: Callable | None = None, transform: Callable | None = None, batch: int = 4096,
-             autocast=None, prefix: str = "val_") -> dict[str, float]:
+             autocast=None, prefix: str = "val_", confusions: dict | None = None) -> dict[str, float]:
     """Loss and task metrics over (x, y) in eval mode; `transform` maps outputs before regression
-    metrics (a sigmoid for multi-label BCE). Returns {} for an empty split. Runs once per epoch, so
+    metrics (a sigmoid for multi-label BCE). Returns {} for an empty split. A classification
+    split's confusion matrix goes into `confusions[split]` when given. Runs once per epoch, so
     it keeps the op count low: one forward per chunk, then the counts go to the host once."""
     n = x.shape[0]
     if n == 0:
@@ -100,4 +103,39 @@ def evaluate(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, num_cl
     finally:
         model.train(was_training)
     names = ["loss", *(CLASSIFICATION if task == "classification" else REGRESSION)]
-    return {prefix + k: v for k, v in zip(names, (value, a, b))}
+    out = {prefix + k: v for k, v in zip(names, (value, a, b))}
+    if task == "classification":
+        out.update(class_summary(cm, prefix))
+        if confusions is not None:
+            confusions[prefix.rstrip("_")] = cm
+    return out
+
+
+def class_report(cm, names=None) -> dict:
+    """Per-class precision, recall, F1 and support of a confusion matrix (rows true, columns
+    predicted), with accuracy, macro-F1 (as `accuracy_f1`) and balanced accuracy, as plain lists and
+    floats. A class never predicted has precision 0 and one never seen recall 0 (scikit-learn's
+    zero_division=0); balanced accuracy averages recall over the classes seen."""
+    cm = np.asarray(cm, dtype=np.float64)
+    k = cm.shape[0]
+    tp, true_n, pred_n = np.diag(cm), cm.sum(1), cm.sum(0)
+    precision = np.where(pred_n > 0, tp / np.maximum(pred_n, 1), 0.0)
+    recall = np.where(true_n > 0, tp / np.maximum(true_n, 1), 0.0)
+    present = (true_n + pred_n) > 0
+    f1 = np.where(present, 2 * tp / np.maximum(true_n + pred_n, 1), 0.0)
+    seen = true_n > 0
+    names = list(names) if names is not None and len(names) == k else [str(i) for i in range(k)]
+    return {"classes": names, "precision": precision.tolist(), "recall": recall.tolist(), "f1": f1.tolist(),
+            "support": [int(v) for v in true_n],
+            "accuracy": float(tp.sum() / max(cm.sum(), 1)),
+            "balanced_accuracy": float(recall[seen].mean()) if seen.any() else 0.0,
+            "macro_f1": float(f1.sum() / max(present.sum(), 1))}
+
+
+def class_summary(cm, prefix: str = "val_") -> dict[str, float]:
+    """The per-split scalars `evaluate` adds for classification: balanced accuracy."""
+    cm = np.asarray(cm, dtype=np.float64)
+    true_n = cm.sum(1)
+    seen = true_n > 0
+    recall = np.diag(cm)[seen] / true_n[seen]
+    return {f"{prefix}balanced_accuracy": float(recall.mean()) if seen.any() else 0.0}

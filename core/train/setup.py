@@ -16,6 +16,7 @@ import torch
 
 from ..compiler import compile_graph
 from ..specs import spec_to_dict
+from .imbalance import loss_weights, sampler_cdf
 from .init import initialize
 from .losses import build_loss
 from .metrics import metric_names, predictor
@@ -119,6 +120,7 @@ class Setup:
     metric_names: list[str]
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sample_cdf: Any = None          # the balanced sampler's cdf over training samples (imbalance.py)
 
 
 def _memory_format(compiled, device: torch.device, spec) -> torch.memory_format:
@@ -241,12 +243,17 @@ def build(project, dataset, base_dir=None) -> Setup:
     }
     config = _run_config(project, resolved, _dataset_summary(project, dataset, data), notes)
     transform = torch.sigmoid if spec.loss == "bce_logits" and dataset.task == "regression" else None
-    return Setup(device=device, compiled=compiled, loss_fn=build_loss(spec, out_width, dataset.num_classes),
+    k = int(dataset.num_classes or 0) if dataset.task == "classification" else 0
+    weight = loss_weights(spec, data["y_train"], k)
+    if weight is not None:
+        resolved["class_weights"] = [round(float(v), 6) for v in weight.tolist()]
+    return Setup(device=device, compiled=compiled, loss_fn=build_loss(spec, out_width, dataset.num_classes, weight),
                  optimizer=optimizer, scheduler=scheduler, per_step=per_step, regularizer=reg, autocast=autocast,
                  scaler=scaler, data=data, predict=predictor(spec.loss, out_width), transform=transform,
                  eval_batch=eval_batch(compiled.analysis, spec.batch_size), memory_format=fmt,
                  steps_per_epoch=steps, threads=threads, monitor=monitor, maximize=monitor in MAXIMIZED,
-                 metric_names=metric_names(dataset.task), config=config, notes=notes)
+                 metric_names=metric_names(dataset.task), config=config, notes=notes,
+                 sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None)
 
 
 def rng_state(device: torch.device, generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -19,7 +19,7 @@ import torch
 from .epochs import Best, EpochHooks, run_epochs
 from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
 from .loop import LoopState, grad_norms, layer_weights, update_ratios
-from .metrics import evaluate
+from .metrics import class_report, evaluate
 from .optim import lr_curve
 from .runs import RunError, RunFolder, new_run_dir
 from . import hooks
@@ -99,6 +99,7 @@ class Trainer(EpochHooks):
             more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
             raise _Refused(first.message + more, first.fix, problems)
         self.warnings = problems
+        self.confusions: dict = {}      # split -> its latest confusion matrix (result.json's class_report)
         self.setup = s = build(self.project, self.dataset, self.base_dir)
         self.generator = torch.Generator().manual_seed(spec.seed)
         self.layers = layer_weights(s.compiled)
@@ -169,7 +170,7 @@ class Trainer(EpochHooks):
                          scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
                          autocast=s.autocast, scaler=s.scaler, ratio_weights=[w for _, ws in self.layers for w in ws],
                          global_step=self.global_step, lr_of=lambda: float(s.optimizer.param_groups[0]["lr"]),
-                         memory_format=s.memory_format)
+                         memory_format=s.memory_format, sample_cdf=s.sample_cdf)
         self.loop = loop
         end = run_epochs(loop, self, self.best, s.compiled.module, s.scheduler, s.per_step, s.metric_names, spec.epochs,
                          self.start_epoch)
@@ -217,7 +218,7 @@ class Trainer(EpochHooks):
         s, split = self.setup, prefix.rstrip("_")
         return evaluate(s.compiled.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"],
                         self.dataset.task, int(self.dataset.num_classes or 0), s.predict, s.transform,
-                        batch=s.eval_batch, autocast=s.autocast, prefix=prefix)
+                        batch=s.eval_batch, autocast=s.autocast, prefix=prefix, confusions=self.confusions)
 
     # ------------------------------------------------------------ checkpoints
     def _maybe_flush(self, epoch: int, force: bool = False) -> None:
@@ -263,9 +264,11 @@ class Trainer(EpochHooks):
         self._flush_best()
         test = self._evaluate("test_")
         from .calibration import after_run
+        names = getattr(self.dataset, "class_names", None)
+        report = {k: class_report(v, names) for k, v in self.confusions.items()}
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
-                              test_metrics=test, message="stopped by the user" if status == "stopped" else "",
-                              **after_run(self))
+                              test_metrics=test, class_report=report,
+                              message="stopped by the user" if status == "stopped" else "", **after_run(self))
         self.folder.write_json("diagnostics.json", self.diagnostics)
         self.folder.write_json("result.json", result.to_dict())
         self.result = result

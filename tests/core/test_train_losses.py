@@ -90,7 +90,7 @@ def test_evaluate_reports_loss_and_metrics_in_eval_mode():
     out = evaluate(model, lf, x, y, "classification", 3, predict=lambda o: o.argmax(-1), batch=16)
     with torch.no_grad():
         logits = model[0](x)
-    assert set(out) == {"val_loss", "val_accuracy", "val_f1"}
+    assert set(out) == {"val_loss", "val_accuracy", "val_f1", "val_balanced_accuracy"}
     assert out["val_loss"] == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
     assert out["val_accuracy"] == pytest.approx(float((logits.argmax(1) == y).float().mean()))
     assert model.training                                             # mode restored
