@@ -36,8 +36,8 @@ def imbalance(counts: list[int], names=None) -> tuple[float, str] | None:
         return None
     ratio = counts[hi] / counts[lo] if counts[lo] else float("inf")
     times = f"{ratio:.0f}×" if counts[lo] else "∞×"
-    return ratio, (f"class {names[hi]!r} has {counts[hi]:,} training samples, {times} the {counts[lo]:,} "
-                   f"of class {names[lo]!r}")
+    return ratio, (f"class {names[hi]} has {counts[hi]:,} training samples, {times} the {counts[lo]:,} "
+                   f"of class {names[lo]}")
 
 
 def loss_weights(spec, y_train: torch.Tensor, k: int):

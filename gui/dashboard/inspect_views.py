@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QSpinBox
 
 from .card import Card, dim
+from .class_table import ClassTable
 from .plot_style import BG, plot_widget
 
 CLASS_COLORS = np.array([[76, 141, 255], [245, 158, 11], [34, 197, 94], [239, 68, 68], [168, 85, 247],
@@ -158,6 +159,8 @@ class ConfusionCard(Card):
         self.body.addWidget(pw, 1)
         self.caption = dim("Rows: true class; columns: predicted; colour: share of the row.")
         self.body.addWidget(self.caption)
+        self.classes = ClassTable()            # per-class precision / recall / F1
+        self.body.addWidget(self.classes)
         self.result = None
 
     def key(self) -> str:
@@ -191,8 +194,9 @@ class ConfusionCard(Card):
                         t.setPos(j + 0.5, i + 0.5)
                         self.plot_widget.addItem(t)
                         self.texts.append(t)
-        acc = np.trace(cm) / max(cm.sum(), 1)
-        self.caption.setText(f"{r['split']} split: {int(cm.sum())} samples, accuracy {acc:.1%}")
+        rep = self.classes.show_matrix(cm, names)
+        self.caption.setText(f"{r['split']} split: {int(cm.sum())} samples, accuracy {rep['accuracy']:.1%}, "
+                             f"balanced accuracy {rep['balanced_accuracy']:.1%}, macro-F1 {rep['macro_f1']:.3f}")
 
     def table(self):
         if self.result is None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHB
                                QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QWidget)
 
 from ...core.specs import BUILTIN_DATASETS, FILE_SOURCES, PREPROCESSING
+from .class_counts import ClassCounts
 from .param_editors import FloatSpinBox
 from .setup_base import Binder, dim_label, form, scroll_panel
 from .setup_checks import ChecksBox
@@ -35,6 +36,9 @@ class DataPanel:
         lay.addWidget(self._source_box())
         lay.addWidget(self._splits_box())
         self._build_preview(lay)
+        self.class_counts = ClassCounts()       # samples per class per split, imbalance warning
+        lay.addWidget(self.class_counts)
+        ctx.dataset_changed.connect(self.class_counts.show_dataset)
         ctx.notifier.changed.connect(self._spec_changed)
         ctx.replaced.connect(self._sync)
         ctx.dataset_changed.connect(self.show_dataset)

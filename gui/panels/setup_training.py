@@ -1,5 +1,5 @@
 """Training set-up: epochs, batch size, early stopping, gradient clipping, device (CUDA / MPS
-listed only when present), mixed precision, seed and the probe cadence."""
+listed only when present), mixed precision, seed, the probe cadence and class imbalance (setup_imbalance.py)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGroupBox
 from ...core.specs import CLIPPING, MONITORS
 from .setup_base import Binder, form, scroll_panel
 from .setup_checks import ChecksBox
+from .setup_imbalance import ImbalanceBox
 
 
 def available_devices() -> list[str]:
@@ -70,6 +71,7 @@ class TrainingPanel(QObject):
         self.clip_value = b.float_spin("training", "clip_value", 1e-8, 1e6)
         f.addRow("Threshold", self.clip_value)
         lay.addWidget(box)
+        lay.addWidget(ImbalanceBox(ctx, b))
         lay.addStretch(1)
         ctx.notifier.changed.connect(lambda spec, _f: self._sync() if spec is ctx.project.training else None)
         ctx.replaced.connect(self._sync)

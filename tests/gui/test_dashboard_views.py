@@ -81,7 +81,8 @@ def test_inspection_views_compute_from_the_trained_model(trained):
     qtbot.waitUntil(lambda: d.confusion.result is not None, timeout=10_000)
     cm = d.confusion.result["cm"]
     assert cm.shape == (3, 3) and cm.sum() == len(ui.ctx.dataset().y_val)
-    assert "accuracy" in d.confusion.caption.text()
+    assert "accuracy" in d.confusion.caption.text() and "macro-F1" in d.confusion.caption.text()
+    assert d.confusion.classes.rowCount() == 3                     # per-class precision / recall / F1
     d.inspect_tabs.setCurrentWidget(d.features)
     qtbot.waitUntil(lambda: "feature maps" in d.features.caption.text() or "Conv2d" in d.features.caption.text(),
                     timeout=10_000)
