@@ -46,18 +46,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.palette_dock, self.inspector_dock], [210, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.code_dock], [260], Qt.Orientation.Vertical)
 
-        self.setStatusBar(ElidingStatusBar(self))
-        self.status_problems = QLabel()
-        self.status_problems.setObjectName("statusProblems")
-        self.status_layers = QLabel()
-        self.status_layers.setObjectName("statusLayers")
-        self.status_zoom = QLabel("100%")
-        self.status_zoom.setObjectName("statusZoom")
-        for w in (self.status_layers, self.status_zoom, self.status_problems):
-            self.statusBar().addPermanentWidget(w)
-        self.view.zoom_changed.connect(self._show_zoom)
-        self.editor.refused.connect(self._show_refusal)
-        self.editor.notice.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        self._install_status_bar()
 
         self.actions = actions.build(self)
         from .import_onnx import install_import
@@ -84,6 +73,21 @@ class MainWindow(QMainWindow):
             self._restore_layout()
         self._show_analysis(self.document.analysis)
         self._update_title()
+
+    def _install_status_bar(self) -> None:
+        """Layer count, zoom and problems as permanent widgets; the editor's refusals and notices."""
+        self.setStatusBar(ElidingStatusBar(self))
+        self.status_problems = QLabel()
+        self.status_problems.setObjectName("statusProblems")
+        self.status_layers = QLabel()
+        self.status_layers.setObjectName("statusLayers")
+        self.status_zoom = QLabel("100%")
+        self.status_zoom.setObjectName("statusZoom")
+        for w in (self.status_layers, self.status_zoom, self.status_problems):
+            self.statusBar().addPermanentWidget(w)
+        self.view.zoom_changed.connect(self._show_zoom)
+        self.editor.refused.connect(self._show_refusal)
+        self.editor.notice.connect(lambda m: self.statusBar().showMessage(m, 10000))
 
     def _install_first_contact(self) -> None:
         """The Help menu (last in the menu bar) and the start page, which any edit closes."""
