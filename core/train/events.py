@@ -38,6 +38,11 @@ class RunResult:
     test_ece: float | None = None
     reliability: dict[str, Any] = field(default_factory=dict)   # split -> ece, count, confidence, accuracy per bin
     class_report: dict[str, Any] = field(default_factory=dict)   # "val"/"test": metrics.class_report
+    val_roc_auc: float | None = None  # binary classifiers only (curves.py)
+    test_roc_auc: float | None = None
+    val_pr_auc: float | None = None   # average precision
+    test_pr_auc: float | None = None
+    curves: dict[str, Any] = field(default_factory=dict)   # split -> roc, pr (≤ 200 points), by_threshold
     INIT_KEYS = ("loss_at_init", "expected_loss_at_init")   # (a class attribute: no annotation)
 
     def to_dict(self) -> dict[str, Any]:
