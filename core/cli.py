@@ -11,7 +11,8 @@ from importlib.metadata import entry_points
 # core sub-command modules, in help order
 CORE_COMMANDS = ("layerlab.core.cmd_validate", "layerlab.core.cmd_train", "layerlab.core.cmd_export", "layerlab.core.cmd_explore_init",
                  "layerlab.core.cmd_import", "layerlab.core.cmd_lr_find", "layerlab.core.cmd_sweep",
-                 "layerlab.core.cmd_repeat", "layerlab.core.cmd_calibrate")
+                 "layerlab.core.cmd_repeat", "layerlab.core.cmd_calibrate",
+                 "layerlab.core.cmd_generate")
 
 
 class CliError(Exception):

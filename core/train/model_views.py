@@ -1,5 +1,5 @@
 """What the dashboard's inspection views compute from a live trainer: saliency, feature maps,
-the decision boundary and the confusion matrix. Each takes the trainer and plain parameters and
+the decision boundary, the confusion matrix, and samples from a next-token model. Each takes the trainer and plain parameters and
 returns a dict of numbers, strings and numpy arrays, so it can run in the training process and
 its result cross the process boundary (wire.py). `JOBS` names them for the protocol."""
 from __future__ import annotations
@@ -75,8 +75,13 @@ def confusion_view(trainer) -> dict:
             "names": list(ds.class_names), "split": split}
 
 
+def generate_view(trainer, **params) -> dict:
+    from .generate import generate_view as generate
+    return generate(trainer, **params)
+
+
 JOBS = {"saliency": saliency_view, "feature_maps": feature_maps_view, "boundary": boundary_view,
-        "confusion": confusion_view}
+        "confusion": confusion_view, "generate": generate_view}
 
 
 def run_job(trainer, key: str, params: dict) -> tuple[object, str, float]:
