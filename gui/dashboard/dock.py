@@ -22,6 +22,8 @@ from .histograms import HistogramCard
 from .history import HistoryCard
 from .init_explorer import InitExplorer
 from .inspect_views import BoundaryCard, ConfusionCard, FeatureMapsCard
+from .roc_view import RocCard
+from .sample_view import SampleCard
 from .saliency_view import SaliencyCard
 
 INSPECT_EVERY_S = 2.0
@@ -94,9 +96,12 @@ class TrainingDashboard(QWidget):
         self.history = HistoryCard()
         self.calibration = CalibrationCard()
         self.init_explorer = InitExplorer(ctx)
+        self.roc = RocCard()
+        self.sample = SampleCard(request)
         self.cards = [self.loss, self.metric_card, self.gradients, self.activations, self.weights, self.diagnostics,
-                      self.calibration]
+                      self.calibration, self.roc, self.sample]
         self.inspectors = {c.key(): c for c in (self.saliency, self.features, self.boundary, self.confusion)}
+        self.inspectors["generate"] = self.sample    # asked by its Generate button only
 
     def _lay_out(self) -> None:
         self.inspect_tabs = QTabWidget(objectName="inspectTabs")
@@ -117,6 +122,8 @@ class TrainingDashboard(QWidget):
         self.tabs.addTab(self.history, "Runs")
         self.tabs.addTab(self.init_explorer, "Init explorer")
         self.tabs.addTab(self.calibration, "Calibration")
+        self.tabs.addTab(self.roc, "ROC / PR")
+        self.tabs.addTab(self.sample, "Sample")
         self.tabs.currentChanged.connect(lambda _i: self.redraw())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
