@@ -55,10 +55,10 @@ class RocCard(Card):
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.matrix.setFixedSize(230, 90)
+        self.matrix.setFixedSize(280, 90)
         self.scores = dim("")
         self.scores.setWordWrap(True)
-        self.scores.setFixedWidth(230)
+        self.scores.setFixedWidth(280)
         for w in (self.threshold_label, self.slider, dim("rows: true class · columns: predicted"),
                   self.matrix, self.scores):
             lay.addWidget(w)
@@ -127,7 +127,8 @@ class RocCard(Card):
         self._marks[0].setData([fpr], [recall])
         self._marks[1].setData([recall], [precision])
         acc = (tp + tn) / max(1, pos + neg)
-        self.scores.setText(f"precision {precision:.3f} · recall {recall:.3f}\n"
+        self.scores.setText(f"positive class: {self.matrix.horizontalHeaderItem(1).text()}\n"
+                            f"precision {precision:.3f} · recall {recall:.3f}\n"
                             f"false positive rate {fpr:.3f} · accuracy {acc:.3f}")
 
     def _fill(self, counts) -> None:
@@ -135,8 +136,9 @@ class RocCard(Card):
         report = (getattr(result, "class_report", None) or {}).get(self.split.currentText()) or {}
         names = [str(n) for n in report.get("classes") or []]
         names = names if len(names) == 2 else ["0", "1"]
-        self.matrix.setHorizontalHeaderLabels([f"pred {n}" for n in names])
-        self.matrix.setVerticalHeaderLabels([f"true {n}" for n in names])
+        self.matrix.setHorizontalHeaderLabels(names)      # the caption above says which axis is which
+        self.matrix.setVerticalHeaderLabels(names)
+        self.matrix.setToolTip(f"positive class: {names[1]} (class 1)")
         values = ["", "", "", ""] if counts is None else [f"{v:,}" for v in counts]
         for k, text in enumerate(values):
             item = QTableWidgetItem(text)

@@ -23,30 +23,27 @@ def _shot(qtbot, win, name: str) -> None:
         QGuiApplication.primaryScreen().grabWindow(win.winId()).save(str(Path(shots) / name))
 
 
-@pytest.fixture(scope="module")
-def binary_result(tmp_path_factory):
-    from layerlab.core.specs import DataSpec
-    from layerlab.core.train import Trainer
-
-    from ..core.test_train_helpers import mlp
-    p = mlp(inputs=2, hidden=(16,), classes=2, epochs=3, lr=0.03, device="cpu", data=DataSpec(dataset="moons"))
-    result = Trainer(p, run_dir=tmp_path_factory.mktemp("roc") / "run").fit()
-    assert result.status == "finished" and result.curves
-    return result
-
-
-def test_threshold_slider_changes_the_confusion_matrix(qtbot, mlp_window, binary_result):
+def test_threshold_slider_changes_the_confusion_matrix(qtbot, mlp_window):
+    """A two-class run (moons, a 2-unit head) trained in the window: its curves cross the process
+    boundary in result.json's fields and the tab draws them."""
     win, ui = mlp_window
+    win.document.graph.set_param(win.document.graph.by_name("logits").id, "units", 2)
+    ui.ctx.set_many([("data", "dataset", "moons"), ("training", "epochs", 4), ("training", "lr", 0.03)], "binary")
+    qtbot.waitUntil(lambda: ui.ctx.dataset() is not None and ui.ctx.dataset().num_classes == 2, timeout=60_000)
+    ui.action_train.trigger()
+    store = ui.controller.store
+    qtbot.waitUntil(lambda: store.status == "finished", timeout=120_000)
     d = ui.dashboard
     d.tabs.setCurrentWidget(d.roc)
     card = d.roc
-    card.refresh(SimpleNamespace(status="finished", result=binary_result, run_dir=""))
-    assert card.title.text().startswith(f"ROC AUC {binary_result.test_roc_auc:.4f} · PR AUC ")
+    qtbot.waitUntil(lambda: "AUC" in card.title.text(), timeout=10_000)
+    result = store.result
+    assert card.title.text().startswith(f"ROC AUC {result.test_roc_auc:.4f} · PR AUC {result.test_pr_auc:.4f}")
     cells = lambda: [card.matrix.item(r, c).text() for r in range(2) for c in range(2)]   # noqa: E731
     at_half = cells()
     tn, fp, fn, tp = card.counts()
-    assert at_half == [f"{v:,}" for v in (tn, fp, fn, tp)] 
-    test = binary_result.curves["test"]
+    assert at_half == [f"{v:,}" for v in (tn, fp, fn, tp)]
+    test = result.curves["test"]
     assert tn + fp + fn + tp == test["positives"] + test["negatives"]
     card.slider.setValue(5)        # a low threshold: nearly everything positive
     low = card.counts()
@@ -59,6 +56,7 @@ def test_threshold_slider_changes_the_confusion_matrix(qtbot, mlp_window, binary
     card.split.setCurrentIndex(1)
     card.split.activated.emit(1)
     assert "(val)" in card.title.text()
+    card.slider.setValue(30)
     _shot(qtbot, win, "roc_tab.png")
     card.refresh(SimpleNamespace(status="finished", result=SimpleNamespace(curves={}), run_dir=""))
     assert not card.slider.isEnabled() and card.matrix.item(0, 0).text() == ""
