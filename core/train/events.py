@@ -43,6 +43,8 @@ class RunResult:
     val_pr_auc: float | None = None   # average precision
     test_pr_auc: float | None = None
     curves: dict[str, Any] = field(default_factory=dict)   # split -> roc, pr (≤ 200 points), by_threshold
+    val_perplexity: float | None = None   # next-token runs only (generate.py): exp(mean cross-entropy)
+    test_perplexity: float | None = None
     INIT_KEYS = ("loss_at_init", "expected_loss_at_init")   # (a class attribute: no annotation)
 
     def to_dict(self) -> dict[str, Any]:

@@ -108,6 +108,17 @@ def unigram_perplexity(y_train: torch.Tensor, y_eval: torch.Tensor, vocab: int) 
     return math.exp(-float(logp[y_eval.reshape(-1)].mean()))
 
 
+def after_run(trainer) -> dict[str, Any]:
+    """result.json's val_perplexity / test_perplexity for a next-token run; {} for other runs."""
+    try:
+        check_sequence(trainer.project)
+    except GenerateError:
+        return {}
+    s = trainer.setup
+    return {f"{split}_perplexity": perplexity(s.compiled.module, s.data[f"x_{split}"], s.data[f"y_{split}"])
+            for split in ("val", "test")}
+
+
 def _text(prompt: str, length, temperature, top_k, seed, model, context, device, val) -> dict[str, Any]:
     from ..data.builtin import decode_text, encode_text
     ids = encode_text(prompt or "\n").tolist()

@@ -265,11 +265,13 @@ class Trainer(EpochHooks):
         test = self._evaluate("test_")
         from .calibration import after_run
         from .curves import after_run as binary_curves
+        from .generate import after_run as perplexities
         names = getattr(self.dataset, "class_names", None)
         report = {k: class_report(v, names) for k, v in self.confusions.items()}
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
                               test_metrics=test, class_report=report,
-                              message="stopped by the user" if status == "stopped" else "", **after_run(self), **binary_curves(self))
+                              message="stopped by the user" if status == "stopped" else "", **after_run(self),
+                              **binary_curves(self), **perplexities(self))
         self.folder.write_json("diagnostics.json", self.diagnostics)
         self.folder.write_json("result.json", result.to_dict())
         self.result = result

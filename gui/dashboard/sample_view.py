@@ -103,6 +103,9 @@ class SampleCard(Card):
             return
         self._shown, self.store = key, store
         self.button.setEnabled(bool(getattr(store, "run_dir", "")) and store.status not in ("idle", "starting"))
+        ppl = getattr(getattr(store, "result", None), "val_perplexity", None)
+        if ppl is not None and self.result is None:     # the run's own figure, before any sample
+            self.perplexity.setText(f"validation perplexity {ppl:.2f} (the run's result)")
 
     def generate(self) -> None:
         st = self.store

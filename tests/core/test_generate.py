@@ -33,6 +33,8 @@ def test_validation_perplexity_beats_the_unigram_perplexity(trained):
     ppl = perplexity(s.compiled.module, s.data["x_val"], s.data["y_val"])
     unigram = unigram_perplexity(ds.y_train, ds.y_val, ds.num_classes)
     assert ppl < unigram, f"validation perplexity {ppl:.2f} vs unigram {unigram:.2f}"
+    saved = json.loads((trained[1] / "result.json").read_text())
+    assert saved["val_perplexity"] == pytest.approx(ppl, rel=1e-6) and saved["test_perplexity"] > 1
     assert 10 < unigram < 40      # English characters: about 2^4.5
 
 

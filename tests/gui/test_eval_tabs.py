@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
-from .training_support import mlp_window, open_window, close_window  # noqa: F401 - fixture
+from .training_support import close_window, mlp_window, open_window  # noqa: F401 - fixture
 
 _ = mlp_window
 
