@@ -29,6 +29,25 @@ MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_r2")
 CLASS_WEIGHTS = ("none", "balanced", "custom")
 SAMPLERS = ("shuffle", "balanced")
 MAX_CLASS_WEIGHTS = 100_000
+# training.augment (core/train/augment.py): setting -> (kind of data, low, high, one line of help);
+# a setting absent or at 0 is off. Noise and brightness are in units of the training set's std.
+AUGMENTS = {
+    "crop_pad": ("image", 0, 16, "random crop with this many pixels of zero padding (shifts the image)"),
+    "resized_crop": ("image", 0.0, 1.0, "random resized crop keeping at least this fraction of the area (0 = off)"),
+    "hflip": ("image", 0.0, 1.0, "probability of a horizontal flip (wrong where mirroring changes the label)"),
+    "vflip": ("image", 0.0, 1.0, "probability of a vertical flip"),
+    "rotate": ("image", 0.0, 45.0, "random rotation of up to ± this many degrees"),
+    "scale": ("image", 0.0, 0.5, "random zoom by a factor in 1 ± this"),
+    "brightness": ("image", 0.0, 1.0, "shift each image by up to ± this many standard deviations"),
+    "contrast": ("image", 0.0, 1.0, "scale each image's contrast by a factor in 1 ± this"),
+    "erase": ("image", 0.0, 1.0, "probability of blanking a random rectangle (random erasing)"),
+    "mixup": ("image", 0.0, 4.0, "MixUp α: blend pairs of images and their labels (0 = off, 0.2 typical)"),
+    "cutmix": ("image", 0.0, 4.0, "CutMix α: paste a patch of another image, labels by area (0 = off, 1 typical)"),
+    "noise": ("image tabular", 0.0, 2.0, "add Gaussian noise of this many standard deviations"),
+    "token_dropout": ("sequence", 0.0, 0.5, "probability of replacing each input token by token 0"),
+}
+# what the Data panel's "Default" sets for an image set, and what `make bench` times
+DEFAULT_IMAGE_AUGMENT = {"rotate": 10.0, "scale": 0.1, "brightness": 0.1, "contrast": 0.1}
 
 
 MAX_TEXT = 4096          # a path, a column name, a choice
@@ -90,6 +109,8 @@ class TrainSpec:
     class_weights: str = "none"      # none, balanced (n / (k · count of the class)), custom
     custom_class_weights: list[float] = field(default_factory=list)   # custom: one weight per class
     sampler: str = "shuffle"         # shuffle, balanced (P(sample) ∝ 1 / count of its class)
+    # data augmentation of the training split (AUGMENTS; empty = off): setting -> strength
+    augment: dict[str, float] = field(default_factory=dict)
     # optimizer
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -141,6 +162,7 @@ class TrainSpec:
                 out.append(f"training.init_overrides[{_short(node_id)}] {_short(scheme)} is unknown: use one of {', '.join(INITS)}")
         out += _transfer_problems(self)
         out += _class_weight_problems(self)
+        out += augment_problems(self.augment)
         for name, lo in (("epochs", 1), ("batch_size", 1), ("step_size", 1), ("restart_epochs", 1),
                          ("restart_mult", 1), ("patience", 1), ("plateau_patience", 0), ("warmup_epochs", 0),
                          ("probe_every", 0)):
@@ -218,6 +240,18 @@ def _class_weight_problems(t) -> list[str]:
     if bad:
         return [f"training.custom_class_weights holds {_short(bad[0])}: every weight must be a finite number above 0"]
     return []
+
+
+def augment_problems(augment: dict) -> list[str]:
+    out = []
+    for key, v in augment.items():
+        if key not in AUGMENTS:
+            out.append(f"training.augment[{_short(key)}] is unknown: use one of {', '.join(AUGMENTS)}")
+            continue
+        lo, hi = AUGMENTS[key][1], AUGMENTS[key][2]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            out.append(f"training.augment[{key!r}] must be a number from {lo} to {hi} (got {_short(v)})")
+    return out
 
 
 def _positive_weight(v: Any) -> bool:

@@ -99,3 +99,7 @@ TASKS = {"spiral": "classification", "moons": "classification", "circles": "clas
          "digits": "classification", "iris": "classification", "wine": "classification",
          "breast_cancer": "classification", "diabetes": "regression", "reverse": "classification",
          "text": "classification"}
+
+# Traits of the built-in sets: the flips that change what a sample means (preflight warns when
+# training.augment turns one on): a mirrored 2, 3 or 7 is not that digit any more.
+FLIP_CHANGES_LABEL = {"digits": ("hflip", "vflip")}

@@ -110,7 +110,8 @@ def rank_loop(net, s, spec, rank: int, world: int, emit=None) -> LoopState:
                      batch_size=batch, generator=local, device=s.device, emit=emit or (lambda event: None),
                      control=Control(), scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
                      autocast=s.autocast, scaler=s.scaler, next_report=math.inf if emit is None else 0.0,
-                     memory_format=s.memory_format, sample_cdf=getattr(s, "sample_cdf", None) if world == 1 else None)
+                     memory_format=s.memory_format, sample_cdf=getattr(s, "sample_cdf", None) if world == 1 else None,
+                     augment=getattr(s, "augment", None))
 
 
 def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int = 1, on_epoch=None,

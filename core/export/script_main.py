@@ -30,6 +30,7 @@ import torch.distributed as dist
 from ..data import _finish
 from ..distributed.ending import end_group
 from ..distributed.fit import fit
+from ..train.augment import build_augmenter
 from ..train.imbalance import loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
@@ -124,7 +125,8 @@ def build_setup(spec, dataset, device):
         transform=torch.sigmoid if spec.loss == "bce_logits" and dataset.task == "regression" else None,
         monitor=spec.monitor if has_val else "train_loss", metric_names=metric_names(dataset.task),
         eval_batch=4096, memory_format=torch.contiguous_format,
-        sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None)
+        sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None,
+        augment=build_augmenter(spec.augment, data["x_train"]))
 
 
 def save_weights_by_node(state: dict, path: Path, metadata: dict) -> None:

@@ -37,6 +37,7 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", 
            "layerlab.core.data.arrays", "layerlab.core.data.images", "layerlab.core.data.limits",
            "layerlab.core.memory", "layerlab.core.safe_text", "layerlab.core.specs",
            "layerlab.core.train.init", "layerlab.core.train.imbalance", "layerlab.core.train.losses", "layerlab.core.train.metrics",
+           "layerlab.core.train.augment",
            "layerlab.core.train.optim", "layerlab.core.train.regularize",
            "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.events"]
 SYNTHETIC = ("spiral", "moons", "circles", "xor", "blobs", "sine", "reverse")

@@ -77,6 +77,7 @@ def preflight(project, dataset=None) -> list[Problem]:
     out += _output_problems(a, width_node, fit)
     out += _size_problems(t, dataset, fit.dname)
     out += _imbalance_problems(t, dataset, fit)
+    out += _augment_problems(t, project.data.dataset, dataset, fit)
     return _sorted(out)
 
 
@@ -235,6 +236,25 @@ def _imbalance_problems(t, dataset, fit: _Fit) -> list[Problem]:
                                  "classes and the small ones' recall suffers",
                            "set training.class_weights to balanced (or training.sampler to balanced) and watch "
                            "balanced accuracy and macro-F1 rather than accuracy", "warning"))
+    return out
+
+
+def _augment_problems(t, name: str, dataset, fit: _Fit) -> list[Problem]:
+    """A flip the data set's definition says changes the label (FLIP_CHANGES_LABEL), and settings
+    that do not apply to this kind of data (they are ignored)."""
+    from ..data.builtin import FLIP_CHANGES_LABEL
+    from .augment import ignored, modality
+    settings = getattr(t, "augment", None) or {}
+    out = []
+    for key in FLIP_CHANGES_LABEL.get(name, ()):
+        if settings.get(key):
+            out.append(Problem(None, f"training.augment {key} on {fit.dname}: a flipped sample means something else "
+                                     "(a mirrored 2 is not a 2), so the model learns wrong labels",
+                               f"set training.augment {key} to 0; use crop_pad, rotate or scale instead", "warning"))
+    kind = modality(dataset.x_train)
+    for key in ignored(settings, kind):
+        out.append(Problem(None, f"training.augment {key} does not apply to {fit.dname} ({kind} data) and is ignored",
+                           f"set training.augment {key} to 0", "warning"))
     return out
 
 

@@ -2,7 +2,8 @@
 
 Tensors already sit on the device; each epoch gathers the training set once by a seeded
 permutation (or, with the balanced sampler, a seeded draw with replacement: imbalance.py) and
-slices contiguous batches (no DataLoader). The loss is accumulated on the device
+slices contiguous batches (no DataLoader); with training.augment on, each batch passes through the
+augmenter (augment.py) on the device. The loss is accumulated on the device
 and read (one host sync) only when a throttled Step event is due, which is also when a
 non-finite loss is noticed. Gradient norms and update ratios are taken once per epoch, from the
 last step. Control is an attribute read per step.
@@ -59,6 +60,7 @@ class LoopState:
     memory_format: Any = torch.contiguous_format   # channels_last for conv nets (kept by the gather)
     lr_of: Callable[[], float] = lambda: 0.0
     sample_cdf: Any = None          # balanced sampler: draw the epoch's samples through this cdf
+    augment: Any = None             # augment.Augmenter: training.augment per batch (None = off)
 
 
 def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
@@ -72,6 +74,9 @@ def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
     if xs.dim() == 4:
         xs = xs.contiguous(memory_format=s.memory_format)
     xbs, ybs = xs.split(bs), ys.split(bs)
+    aug = s.augment
+    if aug is not None:             # one draw from the run's generator seeds the epoch's augmentation
+        aug.reseed(s.generator)
     batches, last = len(xbs), len(xbs) - 1
     acc = torch.zeros((), dtype=torch.float32, device=s.device)
     reg = s.regularizer
@@ -86,11 +91,14 @@ def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
     reported_loss, reported_samples, samples = 0.0, 0, 0
     i = -1
     for i, (xb, yb) in enumerate(zip(xbs, ybs)):
+        lf = loss_fn
+        if aug is not None:         # the augmented batch and its loss (mixed with MixUp / CutMix)
+            xb, lf = aug(xb, yb, loss_fn)
         if autocast is None:
-            loss = loss_fn(model(xb), yb)
+            loss = lf(model(xb), yb)
         else:
             with autocast():
-                loss = loss_fn(model(xb).float(), yb)
+                loss = lf(model(xb).float(), yb)
         opt.zero_grad(set_to_none=True)
         if scaler is None:
             loss.backward()

@@ -16,6 +16,7 @@ import torch
 
 from ..compiler import compile_graph
 from ..specs import spec_to_dict
+from .augment import build_augmenter
 from .imbalance import loss_weights, sampler_cdf
 from .init import initialize
 from .losses import build_loss
@@ -121,6 +122,7 @@ class Setup:
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sample_cdf: Any = None          # the balanced sampler's cdf over training samples (imbalance.py)
+    augment: Any = None             # training.augment's Augmenter, or None when off (augment.py)
 
 
 def _memory_format(compiled, device: torch.device, spec) -> torch.memory_format:
@@ -253,7 +255,8 @@ def build(project, dataset, base_dir=None) -> Setup:
                  eval_batch=eval_batch(compiled.analysis, spec.batch_size), memory_format=fmt,
                  steps_per_epoch=steps, threads=threads, monitor=monitor, maximize=monitor in MAXIMIZED,
                  metric_names=metric_names(dataset.task), config=config, notes=notes,
-                 sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None)
+                 sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None,
+                 augment=build_augmenter(spec.augment, data["x_train"]))
 
 
 def rng_state(device: torch.device, generator: torch.Generator) -> dict[str, torch.Tensor]:

@@ -170,7 +170,7 @@ class Trainer(EpochHooks):
                          scheduler=s.scheduler if s.per_step else None, regularizer=s.regularizer,
                          autocast=s.autocast, scaler=s.scaler, ratio_weights=[w for _, ws in self.layers for w in ws],
                          global_step=self.global_step, lr_of=lambda: float(s.optimizer.param_groups[0]["lr"]),
-                         memory_format=s.memory_format, sample_cdf=s.sample_cdf)
+                         memory_format=s.memory_format, sample_cdf=s.sample_cdf, augment=s.augment)
         self.loop = loop
         end = run_epochs(loop, self, self.best, s.compiled.module, s.scheduler, s.per_step, s.metric_names, spec.epochs,
                          self.start_epoch)
