@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGroupBox, QHB
                                QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QWidget)
 
 from ...core.specs import BUILTIN_DATASETS, FILE_SOURCES, PREPROCESSING
+from .augment_preview import AugmentBox
 from .class_counts import ClassCounts
 from .param_editors import FloatSpinBox
 from .setup_base import Binder, dim_label, form, scroll_panel
@@ -39,6 +40,8 @@ class DataPanel:
         self.class_counts = ClassCounts()       # samples per class per split, imbalance warning
         lay.addWidget(self.class_counts)
         ctx.dataset_changed.connect(self.class_counts.show_dataset)
+        self.augment = AugmentBox(ctx)          # training.augment controls and 16 augmented samples
+        lay.addWidget(self.augment)
         ctx.notifier.changed.connect(self._spec_changed)
         ctx.replaced.connect(self._sync)
         ctx.dataset_changed.connect(self.show_dataset)
