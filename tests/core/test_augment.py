@@ -78,10 +78,13 @@ def test_spec_refuses_unknown_and_out_of_range_settings():
 def test_preflight_warns_of_a_flip_on_digits_with_the_fix():
     p = load_project(template_path("digits_cnn"))
     p.training.augment = {"hflip": 0.5, "rotate": 10.0}
-    found = [w for w in preflight(p, load(p.data)) if "hflip" in w.message]
+    found = [w for w in preflight(p, load(p.data)) if "mirrored" in w.message]
     assert len(found) == 1 and found[0].severity == "warning"
-    assert "mirrored" in found[0].message and "hflip to 0" in found[0].fix
+    assert "hflip on digits" in found[0].message and "hflip to 0" in found[0].fix
     p.training.augment = dict(DEFAULT_IMAGE_AUGMENT)
+    moved = [w for w in preflight(p, load(p.data)) if "augment" in w.message]
+    assert len(moved) == 1 and "each pixel position" in moved[0].message and "preprocessing to none" in moved[0].fix
+    p.data.preprocessing = "none"
     assert not [w for w in preflight(p, load(p.data)) if "augment" in w.message]
     q = load_project(template_path("mlp"))
     q.training.augment = {"rotate": 10.0}
