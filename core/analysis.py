@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Sequence
 
 import math
 
@@ -40,6 +41,8 @@ class Analysis:
     problems: list[Problem] = field(default_factory=list)
     input_id: str | None = None
     output_id: str | None = None
+    ports: tuple[TensorType, ...] | None = None   # a block's sub-graph: the types fed to its inputs
+    blocks: dict[str, "Analysis"] = field(default_factory=dict)  # block instance id -> its sub-graph's
 
     @property
     def errors(self) -> list[Problem]:
@@ -60,8 +63,9 @@ class Analysis:
         return [self.shapes[e.src] for e in graph.inputs_of(node_id)]
 
 
-def analyze(graph: Graph) -> Analysis:
-    a = Analysis()
+def analyze(graph: Graph, ports: Sequence[TensorType] | None = None) -> Analysis:
+    """`ports`: analyze a block's sub-graph whose inputs get these types (None: a whole network)."""
+    a = Analysis(ports=None if ports is None else tuple(ports))
     nodes = graph.nodes
     for node in nodes.values():
         try:
@@ -69,7 +73,10 @@ def analyze(graph: Graph) -> Analysis:
         except ParamError as e:
             a.problems.append(Problem(node.id, f"{node.label} has an invalid parameter: {e.message}", e.fix))
 
-    _check_ends(graph, a)
+    if ports is None:
+        _check_ends(graph, a)
+    else:
+        _check_ports(graph, a)
     incoming = _check_edges(graph, a)
     order = _topological(graph, a)
     if order is None:
@@ -92,7 +99,7 @@ def analyze(graph: Graph) -> Analysis:
         if any(t is None for t in ins):
             continue  # upstream already reported
         try:
-            out = node.spec.infer(p, ins)
+            out = _infer(graph, node, p, ins, a)
         except ShapeError as e:
             a.problems.append(Problem(nid, f"{node.label} {e.message}", e.fix))
             continue
@@ -101,12 +108,63 @@ def analyze(graph: Graph) -> Analysis:
                                            f"per sample (at most {MAX_FEATURES:,})", "use smaller sizes"))
             continue
         a.shapes[nid] = out
-        if node.spec.count is not None:
+        if nid in a.blocks:
+            a.param_counts[nid] = a.blocks[nid].total_params
+        elif node.spec.count is not None:
             a.param_counts[nid] = node.spec.count(p, ins)
 
     _check_reachability(graph, a, order)
     _check_memory(graph, a)
     return a
+
+
+def _infer(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType], a: Analysis) -> TensorType:
+    spec = node.spec
+    if spec.port == "in" and a.ports is not None:
+        if p.index >= len(a.ports):
+            raise ShapeError(f"is input {p.index + 1} of a block fed {len(a.ports)} input(s)",
+                             "number the block's inputs from 0")
+        return a.ports[p.index]
+    if spec.block:
+        inner = _instance(graph, node, p, ins)
+        a.blocks[node.id] = inner
+        return inner.shapes[inner.output_id]
+    return spec.infer(p, ins)
+
+
+def _instance(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType]) -> Analysis:
+    """A block instance: its sub-graph analysed with the instance's input types; the first inner
+    problem becomes the instance's, naming the block and the inner layer."""
+    sub = graph.blocks.get(p.block)
+    if sub is None:
+        raise ShapeError(f"uses the block {p.block!r}, which this project does not define",
+                         "import the block's file, or delete the node")
+    taken = sum(1 for n in sub.nodes.values() if n.spec.port == "in")
+    if taken != p.inputs:
+        raise ShapeError(f"has {p.inputs} input(s) but the block {p.block!r} takes {taken}",
+                         f"set inputs to {taken}")
+    inner = analyze(sub, ins)
+    if inner.errors:
+        e = inner.errors[0]
+        raise ShapeError(f"(block {p.block}): {e.message}", e.fix)
+    return inner
+
+
+def _check_ports(graph: Graph, a: Analysis) -> None:
+    """A block's sub-graph: inputs numbered 0..k-1, one output port, no Input/Output, no blocks."""
+    ins = sorted((n for n in graph.nodes.values() if n.spec.port == "in"), key=lambda n: n.params.get("index", 0))
+    outs = [n for n in graph.nodes.values() if n.spec.port == "out"]
+    for n in graph.nodes.values():
+        if n.spec.role or n.spec.block:
+            a.problems.append(Problem(n.id, f"{n.label} cannot be inside a block",
+                                      "use BlockInput / BlockOutput ports; blocks do not nest"))
+    if [n.params.get("index") for n in ins] != list(range(len(ins))):
+        a.problems.append(Problem(ins[0].id if ins else None, "The block's inputs must be numbered 0, 1, … once each",
+                                  "renumber the BlockInput ports"))
+    if len(outs) != 1:
+        a.problems.append(Problem(outs[1].id if outs else None, f"The block has {len(outs)} outputs; it needs one",
+                                  "keep exactly one BlockOutput"))
+    a.output_id = outs[0].id if outs else None
 
 
 def _check_memory(graph: Graph, a: Analysis) -> None:
@@ -136,6 +194,9 @@ def _check_ends(graph: Graph, a: Analysis) -> None:
         for extra in outs[1:]:
             a.problems.append(Problem(extra.id, f"{extra.label} is a second Output; a network has one",
                                       "delete it"))
+    for port in (n for n in graph.nodes.values() if n.spec.port):
+        a.problems.append(Problem(port.id, f"{port.label} is a block port outside a block",
+                                  "delete it; ports belong in a block's own sub-graph"))
     a.input_id = ins[0].id if ins else None
     a.output_id = outs[0].id if outs else None
 

@@ -2,7 +2,7 @@
 layer is a sub-module named after its node, every variable is the node's name."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .analysis import Analysis, Problem, analyze
 from .graph import Graph
@@ -24,6 +24,7 @@ class Compiled:
     output_type: TensorType
     node_of_module: dict[str, str]      # sub-module name -> node id
     analysis: Analysis
+    blocks: dict[str, "Compiled"] = field(default_factory=dict)   # block instance id -> its own compiled
 
     @property
     def code(self) -> str:
@@ -31,6 +32,9 @@ class Compiled:
 
 
 def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: str = "Network") -> Compiled:
+    """The network (or, for an analysis of a block's sub-graph, one block instance: its inputs
+    are the BlockInput ports in index order) as an fx.GraphModule; each block instance becomes a
+    sub-module of its own, compiled from the block's sub-graph, so it has weights of its own."""
     import torch
     from torch import fx
 
@@ -41,6 +45,10 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: st
     fxg = fx.Graph()
     env: dict[str, fx.Node] = {}
     node_of_module: dict[str, str] = {}
+    blocks: dict[str, Compiled] = {}
+    ports = sorted((n for n in graph.nodes.values() if n.spec.port == "in"), key=lambda n: n.params["index"])
+    for port in ports:     # placeholders first, in port order: they are forward's arguments
+        env[port.id] = fxg.placeholder(port.name)
     for nid in a.order:
         node = graph.nodes[nid]
         spec = node.spec
@@ -48,18 +56,25 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: st
         args = [env[e.src] for e in graph.inputs_of(nid)]
         if spec.role == "input":
             env[nid] = fxg.placeholder(node.name)
-        elif spec.role == "output":
+        elif spec.role == "output" or spec.port == "out":
             fxg.output(args[0])
+        elif spec.port == "in":
+            continue
         elif spec.merge is not None:
             env[nid] = spec.merge.emit(fxg, p, args, node.name)
         else:
-            module = spec.build(p, a.input_types(graph, nid))
+            if spec.block:
+                blocks[nid] = compile_graph(graph.blocks[p.block], a.blocks[nid], class_name=p.block)
+                module = blocks[nid].module
+            else:
+                module = spec.build(p, a.input_types(graph, nid))
             root.add_module(node.name, module)
             node_of_module[node.name] = nid
             env[nid] = fxg.create_node("call_module", node.name, tuple(args), name=node.name)
     fxg.lint()
     gm = fx.GraphModule(root, fxg, class_name=class_name)
-    return Compiled(gm, a.shapes[a.input_id], a.shapes[a.output_id], node_of_module, a)
+    in_type = a.ports[0] if a.ports is not None else a.shapes[a.input_id]
+    return Compiled(gm, in_type, a.shapes[a.output_id], node_of_module, a, blocks)
 
 
 def example_input(t: TensorType, batch: int = 2, vocab: int = 2):

@@ -95,6 +95,9 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
         self._next_id = 1
+        # the project's block definitions (name -> sub-graph), shared by every instance in the
+        # graph; Project loads and saves them (core/project.py), analysis and compiler read them
+        self.blocks: dict[str, Graph] = {}
 
     # ------------------------------------------------------------ queries
     def node(self, node_id: str) -> Node:
@@ -338,7 +341,9 @@ class Graph:
         self._bump_id(id)
 
     def copy(self) -> "Graph":
-        return Graph.from_dict(self.to_dict())
+        g = Graph.from_dict(self.to_dict())
+        g.blocks = {name: sub.copy() for name, sub in self.blocks.items()}
+        return g
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

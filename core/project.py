@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .graph import Graph, GraphError
+from .graph import MAX_NODES, Graph, GraphError
 from .safe_text import shown, strip_controls
 from .specs import DataSpec, SpecError, TrainSpec, spec_from_dict, spec_to_dict
 
 FORMAT = "layerlab.project"
-VERSION = 1
+VERSION = 2                     # 2: block definitions ("blocks")
 SUFFIX = ".layerlab.json"
 MAX_FILE_BYTES = 64 * 2**20     # a project is a few KB; larger is a crafted or wrong file
 MAX_DEPTH = 32                  # the format nests 7 deep; deeper would recurse in save and export
 MAX_NAME = 200                  # project name, shown in titles and messages
 MAX_DESCRIPTION = 4_000_000   # free notes; still bounded
+MAX_BLOCKS = 1_000              # block definitions per project
+_BLOCK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 class ProjectError(Exception):
@@ -42,7 +44,8 @@ class Project:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
-                "graph": self.graph.to_dict(), "data": spec_to_dict(self.data),
+                "graph": self.graph.to_dict(), "blocks": blocks_to_dict(self.graph.blocks),
+                "data": spec_to_dict(self.data),
                 "training": spec_to_dict(self.training)}
 
     @classmethod
@@ -70,12 +73,43 @@ class Project:
             raise ProjectError(f"the project nests {depth} levels deep (a project needs under {MAX_DEPTH}): "
                                "the file is crafted or damaged; remove the deep value")
         try:
-            return cls(graph=Graph.from_dict(doc.get("graph")),
+            graph = Graph.from_dict(doc.get("graph"))
+            graph.blocks = blocks_from_dict(doc.get("blocks", {}))
+            return cls(graph=graph,
                        data=spec_from_dict(DataSpec, doc.get("data"), "data"),
                        training=spec_from_dict(TrainSpec, doc.get("training"), "training"),
                        name=strip_controls(doc.get("name", "Untitled")), description=doc.get("description", ""))
         except (GraphError, SpecError) as e:
             raise ProjectError(str(e)) from None
+
+
+def blocks_to_dict(blocks: dict[str, Graph]) -> dict[str, Any]:
+    return {name: sub.to_dict() for name, sub in blocks.items()}
+
+
+def blocks_from_dict(raw: Any) -> dict[str, Graph]:
+    """Block definitions from parsed JSON (name -> sub-graph); GraphError names the bad one."""
+    if not isinstance(raw, dict):
+        raise GraphError("blocks must be an object mapping block names to sub-graphs")
+    if len(raw) > MAX_BLOCKS:
+        raise GraphError(f"the project defines {len(raw):,} blocks (at most {MAX_BLOCKS:,})")
+    blocks, total = {}, 0
+    for name, sub in raw.items():
+        check_block_name(name)
+        try:
+            blocks[name] = Graph.from_dict(sub)
+        except GraphError as e:
+            raise GraphError(f"block {name!r}: {e}") from None
+        total += len(blocks[name].nodes)
+        if total > MAX_NODES:
+            raise GraphError(f"the blocks hold over {MAX_NODES:,} nodes", "split the project")
+    return blocks
+
+
+def check_block_name(name: Any) -> None:
+    if not isinstance(name, str) or not _BLOCK_NAME.match(name):
+        raise GraphError(f"{shown(repr(name), 80)} is not a valid block name",
+                         "use letters, digits and _, starting with a letter (at most 64)")
 
 
 def nesting_depth(doc: Any) -> int:
@@ -98,6 +132,8 @@ MIGRATIONS: dict[int, Callable[[dict], dict]] = {
         **d.get("graph", {}),
         "edges": [{"src": e[0], "dst": e[1], "slot": e[2] if len(e) > 2 else 0} if isinstance(e, list) else e
                   for e in (d.get("graph") or {}).get("edges", [])]}},
+    # v1 had no blocks
+    1: lambda d: {**d, "version": 2, "blocks": d.get("blocks", {})},
 }
 
 
@@ -109,26 +145,37 @@ def migrate(doc: dict) -> dict:
 
 def load_project(path: str | os.PathLike) -> Project:
     p = Path(path)
+    doc = read_json_file(p, MAX_FILE_BYTES, "a project", ".layerlab.json")
+    try:
+        return Project.from_dict(doc)
+    except ProjectError as e:
+        # one line, even when the file's own text (a key, a name) holds line breaks
+        raise ProjectError(f"{p}: " + shown(" ".join(str(e).splitlines()), 600)) from None
+
+
+def read_json_file(p: Path, max_bytes: int, what: str, suffix: str) -> Any:
+    """Parsed JSON of a file from anyone: a regular file of at most `max_bytes`, UTF-8, numbers
+    Python can read; every failure is a one-line ProjectError naming the file."""
     try:
         info = p.stat()
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(info.st_mode):
-            raise ProjectError(f"{p}: not a regular file (a device or pipe): open a .layerlab.json file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise ProjectError(f"{p}: {info.st_size / 2**20:,.0f} MB, far larger than a project (at most "
-                               f"{MAX_FILE_BYTES // 2**20} MB): is it really a .layerlab.json?")
+            raise ProjectError(f"{p}: not a regular file (a device or pipe): open a {suffix} file")
+        if info.st_size > max_bytes:
+            raise ProjectError(f"{p}: {info.st_size / 2**20:,.0f} MB, far larger than {what} (at most "
+                               f"{max_bytes // 2**20} MB): is it really a {suffix}?")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{p}: no such file") from None
     except IsADirectoryError:
-        raise ProjectError(f"{p}: is a folder, not a project file") from None
+        raise ProjectError(f"{p}: is a folder, not {what} file") from None
     except UnicodeDecodeError:
-        raise ProjectError(f"{p}: not a text file (is it really a .layerlab.json?)") from None
+        raise ProjectError(f"{p}: not a text file (is it really a {suffix}?)") from None
     except OSError as e:
         raise ProjectError(f"{p}: cannot read ({e.strerror})") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise ProjectError(f"{p}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
@@ -136,11 +183,6 @@ def load_project(path: str | os.PathLike) -> Project:
     except ValueError as e:   # an integer of thousands of digits (Python's int-parsing limit)
         raise ProjectError(f"{p}: holds a number too long to read ({shown(e, 80)}): the file is crafted or "
                            "damaged") from None
-    try:
-        return Project.from_dict(doc)
-    except ProjectError as e:
-        # one line, even when the file's own text (a key, a name) holds line breaks
-        raise ProjectError(f"{p}: " + shown(" ".join(str(e).splitlines()), 600)) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compare import worst_diff
@@ -39,6 +39,26 @@ class NetworkSource:
     uses_math: bool
     class_src: str                  # `class <Name>(nn.Module): ...`
     node_names: dict[str, str]      # node id -> attribute
+    blocks: list[str] = field(default_factory=list)   # one class per block, before the network's
+
+
+def _block_classes(c, graph, reserved: frozenset[str]) -> tuple[list[NetworkSource], dict[str, str]]:
+    """One class per block and input types (layer sizes follow the inputs, so instances fed
+    other shapes need a class of their own), instantiated once per instance; and each instance's
+    node id -> class name."""
+    made: dict[tuple, NetworkSource] = {}
+    taken = set(reserved)
+    of_node = {}
+    for nid, inner in c.blocks.items():
+        block = graph.nodes[nid].params["block"]
+        key = (block, inner.analysis.ports)
+        if key not in made:
+            seen = sum(1 for k in made if k[0] == block)
+            label = block if not seen else f"{block}_{seen + 1}"
+            made[key] = network_source(inner, graph.blocks[block], label, frozenset(taken))
+            taken.add(made[key].class_name)
+        of_node[nid] = made[key].class_name
+    return list(made.values()), of_node
 
 
 def network_source(compiled, graph, project_name: str, reserved: frozenset[str] = frozenset()) -> NetworkSource:
@@ -49,9 +69,10 @@ def network_source(compiled, graph, project_name: str, reserved: frozenset[str] 
 
     c = compiled
     gm = c.module
-    name = class_name(project_name, RESERVED_GLOBALS | reserved)
+    by_block, block_class = _block_classes(c, graph, reserved)
+    name = class_name(project_name, RESERVED_GLOBALS | reserved | set(block_class.values()))
     submodules = dict(gm.named_children())
-    helpers = {type(m).__name__ for m in submodules.values() if type(m).__module__ == M.__name__}
+    helpers = {type(m).__name__ for m in gm.modules() if type(m).__module__ == M.__name__}
     helper_src, helper_globals = helper_sources(helpers)
 
     init_lines, fwd_lines, args = [], [], []
@@ -64,7 +85,8 @@ def network_source(compiled, graph, project_name: str, reserved: frozenset[str] 
             gnode = graph.nodes[nid]
             shape = c.analysis.shapes[nid]
             init_lines.append(f"        # {gnode.type} {target!r} -> {shape}")
-            init_lines.append(f"        self.{target} = {constructor(submodules[target])}")
+            made = f"{block_class[nid]}()" if nid in block_class else constructor(submodules[target])
+            init_lines.append(f"        self.{target} = {made}")
             ins = ", ".join(identifier(a.name) for a in node.args)
             fwd_lines.append(f"        {identifier(node.name)} = self.{target}({ins})")
         elif node.op == "call_function" and (merge := merge_for(node.target)) is not None:
@@ -79,7 +101,8 @@ def network_source(compiled, graph, project_name: str, reserved: frozenset[str] 
                            "    def __init__(self):", "        super().__init__()", *init_lines, "",
                            f"    def forward(self, {', '.join(args)}):", *fwd_lines])
     node_names = {nid: identifier(mod) for mod, nid in c.node_of_module.items()}
-    return NetworkSource(name, helper_src, "math" in helper_globals, class_src, node_names)
+    blocks = [src for b in by_block for src in [*b.blocks, b.class_src]]
+    return NetworkSource(name, helper_src, "math" in helper_globals, class_src, node_names, blocks)
 
 
 def generate(prep: Prepared, weights_file: str, constants_file: str | None = None) -> tuple[str, str]:
@@ -93,6 +116,8 @@ def generate(prep: Prepared, weights_file: str, constants_file: str | None = Non
             out += [src, "", ""]
     else:
         out.append("")
+    for src in net.blocks:
+        out += [src, "", ""]
     out += [net.class_src, "", ""]
     out += _preprocess_source(prep.preprocessing, constants_file)
     out += _loading_source(net, c.input_type, prep.temperature)

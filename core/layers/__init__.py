@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import functools
 
-from . import activations, basic, conv, norm, sequence
+from . import activations, basic, block, conv, norm, sequence
 from .merge import Merge
-from .spec import (Bool, Choice, Dims, Float, Int, LayerSpec, Param, ParamError, ShapeError,  # noqa: F401
+from .spec import (Bool, Choice, Dims, Float, Ident, Int, LayerSpec, Param, ParamError, ShapeError,  # noqa: F401
                    TensorType)
 
 CATEGORIES = ("Structure", "Core", "Convolution", "Activation", "Normalization", "Regularization",
-              "Merge", "Sequence")
+              "Merge", "Sequence", "Blocks")
 
 REGISTRY: dict[str, LayerSpec] = {
     spec.name: spec
-    for module in (basic, conv, activations, norm, sequence)
+    for module in (basic, conv, activations, norm, sequence, block)
     for spec in module.ENTRIES
 }
 

@@ -165,6 +165,19 @@ class Dims(Param):
         return dims
 
 
+@dataclass(frozen=True)
+class Ident(Param):
+    """A name: letters, digits and _, starting with a letter (a block's name)."""
+
+    kind = "ident"
+
+    def coerce(self, value: Any) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", value):
+            raise ParamError(self.name, f"{self.name} must be a name of letters, digits and _ (got {_short(value)})",
+                             f"set {self.name} to a name like res_block")
+        return value
+
+
 # ---------------------------------------------------------------- the entry
 Infer = Callable[[SimpleNamespace, Sequence[TensorType]], TensorType]
 Build = Callable[[SimpleNamespace, Sequence[TensorType]], Any]
@@ -197,6 +210,8 @@ class LayerSpec:
     cancels_bias: bool = False            # subtracts the batch mean per channel: a bias right before is redundant
     key_layer: bool = True                # False: its activations only move, drop or pool its input's, so
                                           # dashboards leave it out of the key layers
+    port: str = ""                        # "in" / "out": a block's port inside its sub-graph
+    block: bool = False                   # an instance of a project's block (params.block names it)
     _by_name: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):

@@ -101,7 +101,8 @@ def test_catalogue_covers_required_layers_and_each_is_tested():
                 "LayerNorm", "GroupNorm", "RMSNorm", "Dropout", "Dropout2d", "Add", "Concat", "Embedding",
                 "PositionalEncoding", "MultiheadSelfAttention", "TransformerBlock", "LSTM", "GRU", "Output"}
     assert required <= set(layers.REGISTRY)
-    tested = {c[3] for c in CASES} | {"Input", "Output", "Add", "Concat"}
+    # block types: tests/core/test_blocks.py
+    tested = {c[3] for c in CASES} | {"Input", "Output", "Add", "Concat", "Block", "BlockInput", "BlockOutput"}
     assert set(layers.REGISTRY) <= tested
 
 

@@ -210,7 +210,9 @@ def test_source_writes_every_layer_type_and_merges(tmp_path):
     against LayerLab's module by export itself (max diff ≤ 1e-5, raised otherwise)."""
     from layerlab.core import layers
 
-    covered = {layer for _, _, layer, _ in LAYERS} | {"Add", "Concat", "Input", "Output"}
+    # block types are written and checked in tests/core/test_blocks.py
+    covered = {layer for _, _, layer, _ in LAYERS} | {"Add", "Concat", "Input", "Output", "Block", "BlockInput",
+                                                        "BlockOutput"}
     assert covered == set(layers.REGISTRY), set(layers.REGISTRY) - covered
     graphs = []
     for shape, dtype, layer, params in LAYERS:
