@@ -51,11 +51,13 @@ class Editor(QObject):
     def add_layer(self, type_name: str, pos: tuple[float, float], after: Node | None = None) -> str | None:
         """Add a layer at `pos`; with `after`, connect after's output to its first input."""
         from ..core import layers
+        from ..core.blocks import palette_entry
+        type_name, params = palette_entry(self.graph, type_name)   # "Block:res" -> an instance of res
         if type_name not in layers.REGISTRY:
             self.refuse(f"unknown layer type {type_name!r}")
             return None
         spec = layers.get(type_name)
-        node = Node("new", type_name, "", spec.defaults(), (round(pos[0], 1), round(pos[1], 1)))
+        node = Node("new", type_name, "", {**spec.defaults(), **params}, (round(pos[0], 1), round(pos[1], 1)))
         edges = []
         if after is not None and after.spec.role != "output" and self.graph.arity(node) > 0:
             edges.append(Edge(after.id, "new", 0))

@@ -49,8 +49,7 @@ class MainWindow(QMainWindow):
         self._install_status_bar()
 
         self.actions = actions.build(self)
-        from .import_onnx import install_import
-        install_import(self)                # File ▸ Import ONNX…
+        self._install_file_extras()
         self.document.analyzed.connect(self._show_analysis)
         self.document.path_changed.connect(self._update_title)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
@@ -88,6 +87,12 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self._show_zoom)
         self.editor.refused.connect(self._show_refusal)
         self.editor.notice.connect(lambda m: self.statusBar().showMessage(m, 10000))
+
+    def _install_file_extras(self) -> None:
+        from .import_onnx import install_import
+        install_import(self)                # File ▸ Import ONNX…
+        from .blocks import install_blocks
+        install_blocks(self)                # Make Block, Export / Import Block, the palette's blocks
 
     def _install_first_contact(self) -> None:
         """The Help menu (last in the menu bar) and the start page, which any edit closes."""

@@ -122,7 +122,11 @@ class Palette(QWidget):
             head.setFont(0, bold)
             head.setSizeHint(0, QSize(0, 22))
             head.setForeground(0, theme.category_color(category).lighter(135))
+            if category == "Blocks":
+                self.blocks_head = head          # the project's blocks join the ports here (set_blocks)
             for spec in specs:
+                if spec.block:                   # instances come from the project's own blocks
+                    continue
                 item = QTreeWidgetItem(head, [spec.name])
                 item.setIcon(0, theme.layer_icon(theme.glyph(spec.icon, spec.name), category))
                 item.setSizeHint(0, QSize(0, 22))
@@ -136,6 +140,26 @@ class Palette(QWidget):
                 self.items[spec.name] = item
         self.tree.expandAll()
 
+    def set_blocks(self, names: list[str]) -> None:
+        """One entry per block of the project under Blocks (keyed "Block:<name>" for drag and drop)."""
+        from ...core.blocks import PALETTE_PREFIX
+        keys = [PALETTE_PREFIX + n for n in names]
+        if [k for k in self.items if k.startswith(PALETTE_PREFIX)] == keys:
+            return
+        for key in [k for k in self.items if k.startswith(PALETTE_PREFIX)]:
+            self.blocks_head.removeChild(self.items.pop(key))
+        for name, key in zip(names, keys):
+            item = QTreeWidgetItem(self.blocks_head, [name])
+            item.setIcon(0, theme.layer_icon(theme.glyph("▣", "Block"), "Blocks"))
+            item.setSizeHint(0, QSize(0, 22))
+            item.setData(0, TYPE_ROLE, key)
+            item.setToolTip(0, f"<b>{name}</b> (block)<br>Drag onto the canvas for one more instance with its own "
+                               "weights; double-click an instance on the canvas to edit the block.")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            item.setForeground(0, QColor(theme.TEXT))
+            self.items[key] = item
+        self.apply_filter(self.filter.text())
+
     def apply_filter(self, text: str) -> None:
         """Layers whose name or category contains every typed word; when none does, layers
         whose help text mentions them (so "residual" still finds Add)."""
@@ -147,8 +171,8 @@ class Palette(QWidget):
         def by_help(spec) -> bool:
             return all(re.search(rf"\b{re.escape(w)}", spec.help.lower()) for w in words)
 
-        specs = {name: layers.get(name) for name in self.items}
-        hits = {n for n, spec in specs.items() if by_name(spec)}
+        specs = {name: layers.get(name.partition(":")[0]) for name in self.items}
+        hits = {n for n, spec in specs.items() if by_name(spec) or all(w in n.lower() for w in words)}
         if not hits:
             hits = {n for n, spec in specs.items() if by_help(spec)}
         for i in range(self.tree.topLevelItemCount()):
