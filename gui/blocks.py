@@ -115,11 +115,19 @@ class BlockEditor(QDialog):
         self.document = BlockDocument(window.document, name, self)
         self.scene = GraphScene(self.document, self)
         self.view = GraphView(self.scene, self)
+        from PySide6.QtWidgets import QSplitter
+
+        from .panels.inspector import Inspector
         self.editor = Editor(self.document, self.scene, self.view, self)
+        self.inspector = Inspector(self.document, self.scene, self)     # the inner layers' parameters
+        split = QSplitter(self)
+        split.addWidget(self.view)
+        split.addWidget(self.inspector)
+        split.setSizes([700, 280])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
-        self.resize(900, 520)
+        layout.addWidget(split)
+        self.resize(1000, 540)
         window.document.analyzed.connect(self._close_if_gone)
 
     def _close_if_gone(self, *_):
@@ -128,6 +136,7 @@ class BlockEditor(QDialog):
 
     def closeEvent(self, event) -> None:
         self.document.detach()
+        self.inspector.detach()
         self.scene.detach()
         super().closeEvent(event)
 

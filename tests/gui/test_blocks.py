@@ -5,7 +5,6 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 
 from layerlab.core.graph import Graph
 from layerlab.core.project import Project
-from layerlab.gui.commands import SetParam
 
 from .helpers import _mouse, drop_layer, settle
 
@@ -67,7 +66,10 @@ def test_instances_from_the_palette_and_editing_the_block(blank, qtbot, tmp_path
     assert editor.isVisible() and editor.document.graph is g.blocks["blk"]
     inner = g.blocks["blk"].by_name("d2")
     assert set(editor.scene.nodes) == set(g.blocks["blk"].nodes)
-    editor.document.push(SetParam(g.blocks["blk"], inner.id, "units", 5))
+    editor.scene.select_nodes([inner.id])                   # the editor's inspector edits inner layers
+    units = editor.inspector.editors["units"]
+    units.setValue(5)
+    assert win.document.undo_stack.undoText() == "Set d2.units" and inner.params["units"] == 5
     settle(qtbot, win)
     a = win.document.analysis
     assert a.shapes[first].shape == (5,) and a.shapes[second].shape == (5,)
