@@ -23,6 +23,9 @@ SUFFIX = ".layerlab-block.json"
 MAX_FILE_BYTES = 8 * 2**20
 
 
+PALETTE_PREFIX = "Block:"   # the palette's entry for a block: "Block:<name>"
+
+
 class BlockError(Exception):
     """A block file that cannot be read or a selection that cannot become a block; one line."""
 
@@ -97,6 +100,16 @@ def apply_block(graph: Graph, plan: BlockPlan) -> Node:
     for e in plan.edges:
         graph.connect(e.src, e.dst, e.slot)
     return node
+
+
+def palette_entry(graph: Graph, entry: str) -> tuple[str, dict]:
+    """(layer type, params) for a palette entry: "Block:res" is an instance of the block res."""
+    if not entry.startswith(PALETTE_PREFIX):
+        return entry, {}
+    name = entry[len(PALETTE_PREFIX):]
+    sub = graph.blocks.get(name)
+    ports = sum(1 for n in sub.nodes.values() if n.spec.port == "in") if sub is not None else 1
+    return "Block", {"block": name, "inputs": max(1, ports)}
 
 
 # ---------------------------------------------------------------- block files
