@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider
 
 from .card import Card, dim, hbox
-from .plot_style import BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y
+from .plot_style import BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y, thin_log_labels
 from .init_mark import InitMark
 
 DEFAULT_SMOOTHING = 0.6
@@ -36,24 +36,6 @@ def show_epoch_lines(best, restored, store) -> None:
     restored.setVisible(bool(store.restored_epoch))
     if store.restored_epoch:
         restored.setValue(store.restored_epoch)
-
-
-def thin_log_labels(axis) -> None:
-    """A log axis labels only the decades when two or more are in view: the 2..9 minor labels
-    crowd at the top of each decade and overlap ("0.8 0.6 0.5 0.4" in one blur)."""
-    original = axis.tickValues
-
-    def tick_values(lo, hi, size):
-        levels = original(lo, hi, size)
-        if not axis.logMode or len(levels) != 1 or levels[0][0] is not None:
-            axis.style["maxTextLevel"] = 2
-            return levels
-        values = levels[0][1]       # pyqtgraph's one level of 1..9 x 10^k: split decades from the rest
-        decades = [v for v in values if abs(v - round(v)) < 1e-9]
-        rest = [v for v in values if abs(v - round(v)) >= 1e-9]
-        axis.style["maxTextLevel"] = 0 if len(decades) >= 2 else 1
-        return [(1.0, decades), (None, rest)]
-    axis.tickValues = tick_values
 
 
 class LossCard(Card):
@@ -81,8 +63,7 @@ class LossCard(Card):
         right.setLabel("learning rate", color=LR)
         right.setPen(pg.mkPen(LR))
         right.setTextPen(pg.mkPen(LR))
-        for axis in (p.getAxis("left"), right):
-            thin_log_labels(axis)
+        thin_log_labels(right)
         right.setWidth(64)   # fixed: its auto width is set while painting, which live mode defers
         # (the axis could stay 29 px wide with every label clipped away)
         self.lr_view.setXLink(p)

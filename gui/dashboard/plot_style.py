@@ -42,9 +42,58 @@ def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", log_y: bool 
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setLogMode(y=log_y)
+    if log_y:
+        thin_log_labels(plot.getAxis("left"))
     plot.setMenuEnabled(False)
     cache_axes(plot)
     return plot
+
+
+MANTISSA_ORDER = (5, 2, 3, 4, 6, 7, 8, 9)   # which in-decade labels survive first when space is short
+
+
+def thin_log_labels(axis: pg.AxisItem) -> None:
+    """A log axis labels only the decades when two or more are in view: the 2..9 minor labels
+    crowd at the top of each decade and overlap ("0.8 0.6 0.5 0.4" in one blur). Within about
+    a decade it keeps only the minor labels that have a text line of room (5, then 2, 3, ...);
+    the others stay as unlabelled ticks."""
+    original = axis.tickValues
+
+    def tick_values(lo, hi, size):
+        levels = original(lo, hi, size)
+        if not axis.logMode or len(levels) != 1 or levels[0][0] is not None:
+            axis.style["maxTextLevel"] = 2
+            return levels
+        values = levels[0][1]       # pyqtgraph's one level of 1..9 x 10^k: split decades from the rest
+        decades = [v for v in values if abs(v - round(v)) < 1e-9]
+        rest = [v for v in values if abs(v - round(v)) >= 1e-9]
+        if len(decades) >= 2:
+            axis.style["maxTextLevel"] = 0
+            return [(1.0, decades), (None, rest)]
+        axis.style["maxTextLevel"] = 1
+        labelled = _spaced(decades, rest, size / max(abs(hi - lo), 1e-12), _line_px(axis))
+        return [(1.0, decades), (None, labelled), (None, [v for v in rest if v not in labelled])]
+    axis.tickValues = tick_values
+
+
+def _line_px(axis: pg.AxisItem) -> float:
+    from PySide6.QtGui import QFontMetricsF
+    return QFontMetricsF(axis.style.get("tickFont") or axis.font()).height() + 2
+
+
+def _spaced(fixed: list[float], candidates: list[float], px_per_unit: float, gap_px: float) -> list[float]:
+    """The candidates (log10 values) that keep `gap_px` from each other and from `fixed`, in
+    MANTISSA_ORDER of preference; returned in ascending order."""
+    def rank(v):
+        m = round(10 ** (v - np.floor(v + 1e-9)))
+        return MANTISSA_ORDER.index(m) if m in MANTISSA_ORDER else len(MANTISSA_ORDER)
+    kept = list(fixed)
+    chosen = []
+    for v in sorted(candidates, key=rank):
+        if all(abs(v - k) * px_per_unit >= gap_px for k in kept):
+            kept.append(v)
+            chosen.append(v)
+    return sorted(chosen)
 
 
 def cache_axes(plot: pg.PlotItem) -> None:

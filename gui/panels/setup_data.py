@@ -113,6 +113,8 @@ class DataPanel:
         self.preview.setMinimumHeight(200)
         self.scatter = pg.PlotWidget()
         self.scatter.setMenuEnabled(False)
+        for ax in ("left", "bottom"):   # plain tick values: "x2 (x0.001)" reads as a feature name
+            self.scatter.getAxis(ax).enableAutoSIPrefix(False)
         self.images = pg.GraphicsLayoutWidget()
         self.image_view = self.images.addViewBox(lockAspect=True, invertY=True)
         self.image_item = pg.ImageItem(axisOrder="row-major")
