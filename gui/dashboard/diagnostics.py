@@ -29,12 +29,21 @@ class DiagnosticsCard(Card):
         self.tree.setRootIsDecorated(False)
         self.tree.setWordWrap(True)
         self.tree.setUniformRowHeights(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         h = self.tree.header()
         for col in (0, 1, 2):
             h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         h.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.body.addWidget(self.tree, 1)
+        # the selected finding in full: a narrow column elides it with "…", this never does
+        self.details = QLabel(objectName="diagnosticDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setVisible(False)
+        self.body.addWidget(self.details)
+        self.tree.currentItemChanged.connect(lambda it, _prev: self.show_details(it))
         self.fix_button = QPushButton("Apply fix", objectName="applyFix")
         self.fix_button.setToolTip("Make the setting changes this finding suggests (one undo step); train again")
         self.fix_button.setEnabled(False)
@@ -58,11 +67,24 @@ class DiagnosticsCard(Card):
             it = QTreeWidgetItem([ICON.get(sev, "•"), "init" if epoch == 0 else str(epoch),
                                   getattr(d, "layer", None) or "—", getattr(d, "message", str(d)),
                                   getattr(d, "fix", "")])
-            it.setToolTip(3, getattr(d, "message", str(d)))
-            it.setToolTip(4, getattr(d, "fix", ""))
+            for col in (3, 4):       # the whole text on hover, and below the list when selected
+                it.setToolTip(col, it.text(col))
             it.setData(0, Qt.ItemDataRole.UserRole, list(getattr(d, "actions", ()) or ()))
             self.tree.addTopLevelItem(it)
         self.title.setText(f"Diagnostics ({len(items)})" if items else "Diagnostics")
+
+    def show_details(self, item) -> None:
+        """The whole finding and fix of the selected row, selectable for copying."""
+        if item is None:
+            self.details.clear()
+            self.details.setVisible(False)
+            return
+        e = html.escape
+        text = f"<b>{e(item.text(3))}</b>"
+        if item.text(4):
+            text += f"<br><b>Fix:</b> {e(item.text(4))}"
+        self.details.setText(text)
+        self.details.setVisible(True)
 
     def show_state(self, store) -> None:
         """The run-state line alone: cheap, so a new run replaces an old failure's line at once,

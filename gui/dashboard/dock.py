@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from .calibration_view import CalibrationCard
 from .curves import LossCard, MetricCard
@@ -42,6 +42,29 @@ def _splitter(orientation, widgets, stretch=()) -> QSplitter:
     sp.setChildrenCollapsible(False)
     sp.setHandleWidth(6)
     return sp
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """A tab page that scrolls below its cards' minimum size instead of imposing it on the dock:
+    at 1366x768 the Live tab's ~960x370 px minimum left the canvas 255 px tall while training."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumSize(240, 160)
+    return area
+
+
+class _Tabs(QTabWidget):
+    """Tabs whose pages sit in scroll areas; a page is still shown by passing the page itself."""
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        for i in range(self.count()):
+            w = self.widget(i)
+            if w is page or (isinstance(w, QScrollArea) and w.widget() is page):
+                self.setCurrentIndex(i)
+                return
+        super().setCurrentWidget(page)
 
 
 def explain(error: str) -> str:
@@ -115,15 +138,15 @@ class TrainingDashboard(QWidget):
         bottom = _splitter(H, (self.activations, self.inspect_tabs), (3, 2))
         live = _splitter(V, (top, bottom))
         layers = _splitter(H, (self.weights, self.diagnostics))
-        self.tabs = QTabWidget(objectName="dashboardTabs")
+        self.tabs = _Tabs(objectName="dashboardTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(live, "Live")
-        self.tabs.addTab(layers, "Weights && diagnostics")
-        self.tabs.addTab(self.history, "Runs")
-        self.tabs.addTab(self.init_explorer, "Init explorer")
-        self.tabs.addTab(self.calibration, "Calibration")
-        self.tabs.addTab(self.roc, "ROC / PR")
-        self.tabs.addTab(self.sample, "Sample")
+        self.tabs.addTab(_scrolling(live), "Live")
+        self.tabs.addTab(_scrolling(layers), "Weights && diagnostics")
+        self.tabs.addTab(_scrolling(self.history), "Runs")
+        self.tabs.addTab(_scrolling(self.init_explorer), "Init explorer")
+        self.tabs.addTab(_scrolling(self.calibration), "Calibration")
+        self.tabs.addTab(_scrolling(self.roc), "ROC / PR")
+        self.tabs.addTab(_scrolling(self.sample), "Sample")
         self.tabs.currentChanged.connect(lambda _i: self.redraw())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

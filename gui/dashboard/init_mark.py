@@ -16,7 +16,9 @@ class InitMark:
     def __init__(self, plot: pg.PlotItem):
         self.point = plot.plot(pen=None, symbol="d", symbolSize=9, symbolBrush=BEST, symbolPen=None)
         self.level = pg.InfiniteLine(angle=0, pen=pg.mkPen(EXPECTED, width=1, style=Qt.PenStyle.DotLine),
-                                     label="", labelOpts={"color": EXPECTED, "position": 0.98, "anchors": [(1, 1), (1, 1)]})
+                                     label="", labelOpts={"color": EXPECTED, "position": 0.98, "anchors": [(1, 0), (1, 1)]})
+        # the text hangs below the line when the line is in the upper half of the view (where
+        # the loss at init usually is) and sits above it otherwise: never cut by the plot's edge
         plot.addItem(self.level, ignoreBounds=True)
         self.level.setVisible(False)
         self.text = ""
@@ -35,9 +37,11 @@ class InitMark:
             what = f"ln {round(math.exp(expected))}" if store.config.get("training", {}).get("loss") == "cross_entropy" \
                 else "expected"
             self.text += f" · {what} = {expected:.3g}"
+            # visible first: the label sets its text only while shown (it stayed empty before)
+            self.level.setVisible(True)
             self.level.setValue(math.log10(expected))      # the plot's y axis is log10
             self.level.label.setFormat(self.text)
-            self.level.setVisible(True)
+            self.level.label.valueChanged()
         else:
             self.level.setVisible(False)
         self.point.setToolTip(self.text)

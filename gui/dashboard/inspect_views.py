@@ -3,9 +3,12 @@
 (core/train/model_views.py) and draws the small array that comes back."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QSpinBox
 
 from .card import Card, dim
@@ -96,6 +99,7 @@ class BoundaryCard(Card):
         super().__init__("Decision boundary", "decisionBoundary", parent)
         self.request = request
         self.plot_widget = pw = plot_widget("x2", "x1")
+        pw.setAspectLocked(True)    # a unit in x1 as long as one in x2: the regions keep their shape
         self.image = pg.ImageItem(axisOrder="row-major")
         pw.addItem(self.image)
         self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#000000", width=0.5))
@@ -156,6 +160,8 @@ class ConfusionCard(Card):
         self.image.setColorMap(pg.colormap.get("CET-L4"))
         pw.addItem(self.image)
         self.texts: list[pg.TextItem] = []
+        self.names: list[str] = []
+        pw.getViewBox().sigTransformChanged.connect(lambda *_: self.fit_labels())
         self.body.addWidget(pw, 1)
         self.caption = dim("Rows: true class; columns: predicted; colour: share of the row.")
         self.body.addWidget(self.caption)
@@ -179,9 +185,7 @@ class ConfusionCard(Card):
         self.image.setImage(share, levels=(0, 1))
         k = len(cm)
         names = r["names"] if len(r["names"]) == k else [str(i) for i in range(k)]
-        ticks = [[(i + 0.5, names[i][:8]) for i in range(k)]]
-        for ax in ("bottom", "left"):
-            self.plot_widget.getAxis(ax).setTicks(ticks)
+        self.names = [str(n) for n in names]
         for t in self.texts:
             self.plot_widget.removeItem(t)
         self.texts = []
@@ -194,9 +198,42 @@ class ConfusionCard(Card):
                         t.setPos(j + 0.5, i + 0.5)
                         self.plot_widget.addItem(t)
                         self.texts.append(t)
+        self.fit_labels()
         rep = self.classes.show_matrix(cm, names)
         self.caption.setText(f"{r['split']} split: {int(cm.sum())} samples, accuracy {rep['accuracy']:.1%}, "
                              f"balanced accuracy {rep['balanced_accuracy']:.1%}, macro-F1 {rep['macro_f1']:.3f}")
+
+    def fit_labels(self) -> None:
+        """Class names and counts as large as the cells allow, never over each other: names elided
+        to a cell's width (the class number when not even two characters fit; the full name in
+        the tooltip), counts hidden when a cell is too small for them."""
+        k = len(self.names)
+        vb = self.plot_widget.getViewBox()
+        if not k or vb.width() <= 0:
+            return
+        px, py = vb.viewPixelSize()
+        cell = min(1 / px, 1 / py) if px > 0 and py > 0 else 0.0
+        fm = QFontMetricsF(self.plot_widget.getAxis("bottom").font())
+        bottom = [self._fit(fm, i, n, cell - 6) for i, n in enumerate(self.names)]
+        left = [self._fit(fm, i, n, self.plot_widget.getAxis("left").width() - 12) for i, n in enumerate(self.names)]
+        # every n-th label when even the shortest would touch: small cells, many classes
+        across = math.ceil((max(fm.horizontalAdvance(t) for t in bottom) + 6) / max(cell, 1e-9))
+        down = math.ceil((fm.height() + 2) / max(cell, 1e-9))
+        self.plot_widget.getAxis("bottom").setTicks([[(i + 0.5, t) for i, t in enumerate(bottom) if i % across == 0]])
+        self.plot_widget.getAxis("left").setTicks([[(i + 0.5, t) for i, t in enumerate(left) if i % down == 0]])
+        tm = QFontMetricsF(self.texts[0].textItem.font()) if self.texts else fm
+        wide = max((tm.horizontalAdvance(t.toPlainText()) for t in self.texts), default=0)
+        fits = wide + 4 <= cell and tm.height() <= cell
+        for t in self.texts:
+            t.setVisible(fits)
+        self.plot_widget.setToolTip("classes: " + ", ".join(f"{i} = {n}" for i, n in enumerate(self.names)))
+
+    @staticmethod
+    def _fit(fm: QFontMetricsF, i: int, name: str, width: float) -> str:
+        if fm.horizontalAdvance(name) <= width:
+            return name
+        short = fm.elidedText(name, Qt.TextElideMode.ElideRight, max(width, 0))
+        return short if len(short.rstrip("…")) >= 2 else str(i)
 
     def table(self):
         if self.result is None:
