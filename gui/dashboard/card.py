@@ -10,7 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from .. import theme
 from .plot_style import BG
@@ -42,6 +43,10 @@ class Card(QFrame):
         self.header = head
         self.key_label = QLabel()
         self.key_label.setTextFormat(Qt.TextFormat.RichText)
+        # takes the room left in the header, never widens the card (7 layers' legend made the
+        # gradients card 760 px wide at least); the whole legend is in its tooltip
+        self.key_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.key_label.setMinimumWidth(0)
         head.addWidget(self.key_label)
         head.addStretch(1)
         self.export_button = QToolButton()
@@ -71,6 +76,8 @@ class Card(QFrame):
         self.key_label.setText("&nbsp;&nbsp;".join(
             f"<span style='color:{c}'>{glyph.get(style, '━━')}</span>&nbsp;<span style='color:{theme.TEXT_DIM}'>"
             f"{text}</span>" for c, text, style in entries))
+        self.key_label.setToolTip("<br>".join(
+            f"<span style='color:{c}'>{glyph.get(style, '━━')}</span>&nbsp;{text}" for c, text, style in entries))
 
     # ------------------------------------------------------------ export
     def table(self) -> tuple[list[str], list[list]]:

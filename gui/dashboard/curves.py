@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSlider
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider
 
 from .card import Card, dim, hbox
 from .plot_style import BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y, thin_log_labels
@@ -83,6 +83,7 @@ class LossCard(Card):
         self.patience = dim()
         self.patience.setObjectName("patienceCountdown")
         self.patience.setWordWrap(False)
+        self.patience.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)   # no wider card
         self.body.addWidget(hbox(QLabel("Smoothing"), self.slider, self.slider_label, self.patience))
         self._store = None
         self._lr_range_for = None
@@ -127,6 +128,7 @@ class LossCard(Card):
         steady_log_y(self.plot, np.concatenate([lf, e.col("val_loss"), init]))
         show_epoch_lines(self.best, self.restored, store)
         self.patience.setText(patience_text(store))
+        self.patience.setToolTip(self.patience.text())
         if len(x):
             self.grow_x(self.plot, store, float(x[-1]))
 

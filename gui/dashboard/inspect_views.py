@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QComboBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
 from .card import Card, dim
 from .class_table import ClassTable
@@ -149,6 +149,16 @@ class BoundaryCard(Card):
 
 
 # ---------------------------------------------------------------- confusion matrix
+def hold(*widgets) -> QWidget:
+    w = QWidget()
+    lay = QVBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(2)
+    for x in widgets:
+        lay.addWidget(x)
+    return w
+
+
 class ConfusionCard(Card):
     def __init__(self, request, parent=None):
         super().__init__("Confusion matrix", "confusionMatrix", parent)
@@ -162,11 +172,17 @@ class ConfusionCard(Card):
         self.texts: list[pg.TextItem] = []
         self.names: list[str] = []
         pw.getViewBox().sigTransformChanged.connect(lambda *_: self.fit_labels())
-        self.body.addWidget(pw, 1)
         self.caption = dim("Rows: true class; columns: predicted; colour: share of the row.")
-        self.body.addWidget(self.caption)
         self.classes = ClassTable()            # per-class precision / recall / F1
-        self.body.addWidget(self.classes)
+        # matrix above, table below, the split draggable: the table's height squeezed the matrix
+        # to a few pixels per cell
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(pw)
+        split.addWidget(hold(self.caption, self.classes))
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        self.body.addWidget(split, 1)
         self.result = None
 
     def key(self) -> str:

@@ -57,14 +57,26 @@ def _shoot(out: Path, w: int, h: int) -> list[Path]:
         grab(f"setup-{key.lower()}")
     win.document.project.training.epochs = 6
     ui.train()
-    wait(4000)
+    wait(1000)
+    for _ in range(300):         # the dashboard with a curve in it, also on a busy machine
+        store = ui.controller.store
+        if store is not None and len(store.epochs) >= 2 or not ui.controller.running:
+            break
+        wait(200)
     for i in range(ui.dashboard.tabs.count()):
         ui.dashboard.tabs.setCurrentIndex(i)
         grab(f"dashboard-{i + 1}")
     while ui.controller.running:
         wait(200)
     ui.dashboard.tabs.setCurrentIndex(0)
-    grab("training-finished")
+    inspect = ui.dashboard.inspect_tabs
+    for i in range(inspect.count()):    # saliency, feature maps, boundary, confusion: each computed
+        inspect.setCurrentIndex(i)
+        wait(3000)
+        grab(f"inspect-{i + 1}")
+    inspect.setCurrentIndex(0)
+    wait(2000)
+    grab("training-finished")       # the README picture: every card drawn, saliency computed
     dialog = win.export()
     if dialog is not None:
         dialog.show()

@@ -189,3 +189,17 @@ def test_dashboard_can_be_smaller_than_its_cards(qtbot, mlp_window):
     qtbot.waitUntil(lambda: ui.dashboard is not None, timeout=30_000)
     hint = ui.dashboard.minimumSizeHint()
     assert hint.height() <= 260 and hint.width() <= 640, hint
+
+
+def test_a_long_legend_or_status_line_never_widens_a_card(qtbot):
+    from layerlab.gui.dashboard.curves import LossCard
+    from layerlab.gui.dashboard.gradients import GradientsCard
+    g = GradientsCard()
+    qtbot.addWidget(g)
+    g.set_key([("#56b4e9", f"conv_block_{i}", "line") for i in range(7)])
+    assert g.minimumSizeHint().width() < 400
+    assert "conv_block_6" in g.key_label.toolTip()
+    loss = LossCard()
+    qtbot.addWidget(loss)
+    loss.patience.setText("early stopping: 0/3 epochs of patience left · best epoch 6 · weights restored from epoch 6")
+    assert loss.minimumSizeHint().width() < 300
