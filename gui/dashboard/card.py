@@ -47,8 +47,8 @@ class Card(QFrame):
         # gradients card 760 px wide at least); the whole legend is in its tooltip
         self.key_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.key_label.setMinimumWidth(0)
-        head.addWidget(self.key_label)
-        head.addStretch(1)
+        head.addWidget(self.key_label, 1)     # stretch: it, not a spacer, gets the header's spare room
+        head.addStretch(0)
         self.export_button = QToolButton()
         self.export_button.setText("⤓")
         self.export_button.setToolTip("Export this plot: data as CSV, picture as PNG")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QComboBox, QSizePolicy
 
 from .card import Card, dim
 from .plot_style import finite, layer_color, plot_widget, steady_log_y
@@ -30,6 +30,10 @@ class GradientsCard(Card):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.body.addWidget(pw, 1)
         self.note = dim()
+        # one line, cut at the card's edge (whole in the tooltip): wrapped in a short card, the
+        # second line was drawn over the plot's axis label
+        self.note.setWordWrap(False)
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.body.addWidget(self.note)
         self._store = None
 
@@ -68,6 +72,7 @@ class GradientsCard(Card):
                               "learns; above, the LR is too high for it")
         else:
             self.note.setText("gradient norm of each layer's weights at the epoch's last step")
+        self.note.setToolTip(self.note.text())
 
     def table(self):
         st = self._store

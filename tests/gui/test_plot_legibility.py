@@ -203,3 +203,14 @@ def test_a_long_legend_or_status_line_never_widens_a_card(qtbot):
     qtbot.addWidget(loss)
     loss.patience.setText("early stopping: 0/3 epochs of patience left · best epoch 6 · weights restored from epoch 6")
     assert loss.minimumSizeHint().width() < 300
+
+
+def test_the_header_legend_is_shown_where_there_is_room(qtbot):
+    from layerlab.gui.dashboard.gradients import GradientsCard
+    g = GradientsCard()
+    qtbot.addWidget(g)
+    g.set_key([("#56b4e9", "conv1", "line"), ("#e69f00", "conv2", "line")])
+    g.resize(900, 300)
+    g.show()
+    qtbot.waitExposed(g)
+    assert g.key_label.width() >= g.key_label.sizeHint().width()     # the whole legend, not squeezed out
