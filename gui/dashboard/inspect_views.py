@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QComboBox, QSpinBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QSizePolicy, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
 from .card import Card, dim
 from .class_table import ClassTable
@@ -178,7 +178,11 @@ class ConfusionCard(Card):
         # to a few pixels per cell
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(pw)
-        split.addWidget(hold(self.caption, self.classes))
+        table = hold(self.caption, self.classes)
+        # its size hint (every row) would win the first layout; the stretch factors share instead
+        table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        table.setMinimumHeight(70)
+        split.addWidget(table)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
