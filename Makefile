@@ -34,12 +34,13 @@ reliability: $(STAMP)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-# A PyInstaller one-folder app in dist/LayerLab, then a smoke test: start it offscreen,
-# load the example project, render the window.
+# A PyInstaller one-folder app in dist/LayerLab (with the export extra: ONNX export is a feature of
+# the app), then a smoke test, offscreen: validate the example, render the window with it, train it
+# one epoch, export the run to ONNX; it prints the bundle's size as {"name": "package_size_mb", ...}.
 PKGVENV := build/pkgvenv
 package:
 	@test -x $(PKGVENV)/bin/python || $(PY) -m venv $(PKGVENV)
-	$(PKGVENV)/bin/python -m pip install --quiet --disable-pip-version-check -c $(CONSTR) . pyinstaller
+	$(PKGVENV)/bin/python -m pip install --quiet --disable-pip-version-check -c $(CONSTR) ".[export]" pyinstaller
 	cd packaging && ../$(PKGVENV)/bin/pyinstaller --noconfirm --clean --log-level WARN \
 		--distpath ../dist --workpath ../build/pyinstaller layerlab.spec
 	QT_QPA_PLATFORM=offscreen $(PKGVENV)/bin/python packaging/smoke_test.py dist/LayerLab/LayerLab
