@@ -19,7 +19,7 @@ def test_augment_controls_edit_the_spec_with_undo_and_redraw_the_preview(qtbot, 
     t, stack = win.document.project.training, win.document.undo_stack
     box = ui.data_panel.augment
     rotate, noise = field(ui, "augment_rotate"), field(ui, "augment_noise")
-    qtbot.waitUntil(lambda: box.isVisible(), timeout=5000)          # spiral: tabular, noise only
+    qtbot.waitUntil(lambda: box.isVisible(), timeout=30_000)          # spiral: tabular, noise only
     assert not box.rows.isRowVisible(rotate) and box.rows.isRowVisible(noise)
     digits = load_project(template_path("digits_cnn")).data
     ui.ctx.dataset_changed.emit(load(digits))                       # what the panel hears on a load

@@ -25,7 +25,7 @@ def imbalanced_dataset(tmp_path):
 def test_data_panel_shows_class_counts_per_split_and_warns_at_5x(qtbot, mlp_window, tmp_path):
     win, ui = mlp_window
     chart = ui.data_panel.class_counts
-    qtbot.waitUntil(lambda: chart.isVisible(), timeout=5000)       # spiral: 3 balanced classes
+    qtbot.waitUntil(lambda: chart.isVisible(), timeout=30_000)       # spiral: 3 balanced classes
     assert chart.warning.isHidden() and len(chart.counts["train"]) == 3
     ds = imbalanced_dataset(tmp_path)
     ui.ctx.dataset_changed.emit(ds)                                # what the panel hears on a load

@@ -30,7 +30,7 @@ def test_every_plot_exports_its_data_as_csv_and_its_picture_as_png(trained, tmp_
     qtbot, win, ui, store = trained
     d = ui.dashboard
     d.tabs.setCurrentIndex(1)              # hidden cards catch up when shown
-    qtbot.waitUntil(lambda: d.weights.selected() is not None, timeout=5000)
+    qtbot.waitUntil(lambda: d.weights.selected() is not None, timeout=30_000)
     for page in (d.saliency, d.boundary, d.confusion):
         d.tabs.setCurrentIndex(0)
         d.inspect_tabs.setCurrentWidget(page)

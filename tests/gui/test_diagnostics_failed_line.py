@@ -26,7 +26,7 @@ def test_failed_line_clears_on_the_next_passing_check(qtbot, mlp_window, dialogs
 
     win.document.undo_stack.undo()                     # the fix: cross-entropy again
     assert win.document.project.training.loss == "cross_entropy"
-    qtbot.waitUntil(lambda: "Failed:" not in card.state.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Failed:" not in card.state.text(), timeout=30_000)
     assert "set-up checks pass" in card.state.text()
     card.refresh(ui.controller.store)                  # a redraw does not bring it back
     assert "Failed:" not in card.state.text()

@@ -41,9 +41,9 @@ def test_data_panel_loads_previews_and_shows_train_only_statistics(qtbot, mlp_wi
     assert d.dataset == "moons" and set(panel.option_editors) == {"n_samples", "noise"}
     edit(qtbot, panel.option_editors["n_samples"], 300)
     assert d.options == {"n_samples": 300}
-    qtbot.waitUntil(lambda: "moons: 210 train" in panel.info.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "moons: 210 train" in panel.info.text(), timeout=30_000)
     edit(qtbot, field(ui, "data_dataset"), "iris")
-    qtbot.waitUntil(lambda: panel.preview.currentWidget() is panel.table, timeout=5000)
+    qtbot.waitUntil(lambda: panel.preview.currentWidget() is panel.table, timeout=30_000)
     assert panel.table.horizontalHeaderItem(panel.table.columnCount() - 1).text() == "target"
     edit(qtbot, field(ui, "data_dataset"), "digits")
     qtbot.waitUntil(lambda: panel.preview.currentWidget() is panel.images, timeout=10_000)
@@ -53,7 +53,7 @@ def test_data_panel_loads_previews_and_shows_train_only_statistics(qtbot, mlp_wi
     assert not panel.form.isRowVisible(panel.path_row)
     edit(qtbot, field(ui, "data_dataset"), "csv")
     assert panel.form.isRowVisible(panel.path_row)
-    qtbot.waitUntil(lambda: "data.path is empty" in panel.info.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "data.path is empty" in panel.info.text(), timeout=30_000)
 
 
 def test_lr_preview_follows_the_schedule_and_hides_unused_fields(qtbot, mlp_window):
@@ -126,11 +126,11 @@ def test_xavier_in_a_deep_relu_net_is_flagged_with_a_one_click_fix(qtbot, tmp_pa
     try:
         t = win.document.project.training
         edit(qtbot, field(ui, "training_init"), "xavier_normal")
-        qtbot.waitUntil(lambda: any("Xavier" in a.message for a in ui.init_panel.checks.items), timeout=5000)
+        qtbot.waitUntil(lambda: any("Xavier" in a.message for a in ui.init_panel.checks.items), timeout=30_000)
         _fix_button(ui, "init", "Xavier").click()
         assert t.init == "auto"
         assert field(ui, "training_init").currentData() == "auto"
-        qtbot.waitUntil(lambda: not ui.init_panel.checks.items, timeout=5000)
+        qtbot.waitUntil(lambda: not ui.init_panel.checks.items, timeout=30_000)
         win.document.undo_stack.undo()
         assert t.init == "xavier_normal"
     finally:
@@ -152,7 +152,7 @@ def test_softmax_before_cross_entropy_is_deleted_by_its_fix(qtbot, mlp_window):
     doc.push(Connect(g, Edge(sm, out, 0)))
     stack.endMacro()
     count = len(g.nodes)
-    qtbot.waitUntil(lambda: any("Softmax" in a.message for a in ui.optim_panel.checks.items), timeout=5000)
+    qtbot.waitUntil(lambda: any("Softmax" in a.message for a in ui.optim_panel.checks.items), timeout=30_000)
     _fix_button(ui, "optim", "Softmax").click()
     assert len(g.nodes) == count - 1 and g.by_name("softmax") is None
     assert any(e.src == logits and e.dst == out for e in g.edges)
