@@ -1,5 +1,5 @@
 """Screenshots of the app as a person sees it, on a real X server (Xvfb, Qt xcb), at 1366x768 and
-1920x1080: the builder, a training run, each dashboard tab, each set-up dock, the export dialog.
+1920x1080: the start page, the builder, a training run, each dashboard tab, each set-up dock, the export dialog.
 
     python -m tests.bench.screenshots [OUT_DIR]     (default: build/screenshots)
 
@@ -50,6 +50,9 @@ def _shoot(out: Path, w: int, h: int) -> list[Path]:
     while not ui.is_ready:
         wait(100)
     wait(800)
+    win.show_start_page()
+    grab("start-page")
+    win.hide_start_page()
     grab("builder")
     for key, dock in ui.docks.items():
         dock.show()
