@@ -5,20 +5,15 @@ run in a thread; after it, the calibrated bins are drawn beside the raw ones wit
 before → after."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QPushButton
 
+from ..background import Background
 from .card import Card, dim
 from .plot_style import BEST, TRAIN, VAL, plot_widget
-
-
-class _Relay(QObject):
-    done = Signal(object, str)    # calibration dict (or None), error line
 
 
 def read_calibration(run_dir: str) -> dict:
@@ -50,7 +45,7 @@ class CalibrationCard(Card):
         self.store = None
         self.calibration: dict = {}
         self._shown = None
-        self._relay = _Relay(self)
+        self._relay = Background(self)     # calibration dict (or None), error line
         self._relay.done.connect(self._calibrated)
 
     # ------------------------------------------------------------ data
@@ -115,16 +110,10 @@ class CalibrationCard(Card):
             return
         self.button.setEnabled(False)
         self.caption.setText("Calibrating: fitting a temperature on the validation split…")
-        relay = self._relay
-
-        def work():
+        def call():                    # imported in the worker: torch's modules load off the GUI thread
             from layerlab.core.train.calibrate_run import calibrate_run
-            try:
-                relay.done.emit(calibrate_run(run), "")
-            except Exception as e:     # one line for the user; CalibrationError says why
-                relay.done.emit(None, str(e).splitlines()[0] if str(e) else type(e).__name__)
-
-        threading.Thread(target=work, name="calibrate", daemon=True).start()
+            return calibrate_run(run)
+        self._relay.run(call, "calibrate")
 
     def _calibrated(self, cal, error: str) -> None:
         self.button.setEnabled(True)

@@ -7,20 +7,16 @@ process is gone, the run folder's weights are loaded in a thread. Validation per
 evaluating on teacher forcing alone hides."""
 from __future__ import annotations
 
-import threading
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSlider,
                                QSpinBox, QWidget)
 
+from ..background import Background
 from .card import Card, dim
 
 KEY = "generate"
-
-
-class _Relay(QObject):
-    done = Signal(object, str)    # the sample dict (or None), error line
 
 
 def _slider(name: str, lo: int, hi: int, value: int, tip: str) -> QSlider:
@@ -48,7 +44,7 @@ class SampleCard(Card):
         self.body.addLayout(row, 1)
         self.caption = dim("Train a next-token model (the tiny transformer template) to sample from it.")
         self.body.addWidget(self.caption)
-        self._relay = _Relay(self)
+        self._relay = Background(self)     # the sample dict (or None), error line
         self._relay.done.connect(self.show_result)
 
     def _controls(self) -> QWidget:
@@ -118,16 +114,12 @@ class SampleCard(Card):
         if self.request(KEY, params):    # the answer comes through show_result (dashboard.on_job)
             return
         self.caption.setText("Generating from the run's saved weights…")
-        relay, run = self._relay, st.run_dir
+        run = st.run_dir
 
-        def work():
+        def call():                    # imported in the worker: torch's modules load off the GUI thread
             from layerlab.core.train.generate import generate_run
-            try:
-                relay.done.emit(generate_run(run, **params), "")
-            except Exception as e:     # one line for the user; GenerateError says why
-                relay.done.emit(None, str(e).splitlines()[0] if str(e) else type(e).__name__)
-
-        threading.Thread(target=work, name="generate", daemon=True).start()
+            return generate_run(run, **params)
+        self._relay.run(call, "generate")
 
     def show_result(self, value, error: str) -> None:
         self.button.setEnabled(True)
