@@ -156,6 +156,31 @@ def warm_up() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the run that needs it reports the error itself
             pass
+    try:
+        warm_step()
+    except Exception:  # noqa: BLE001 - as above
+        pass
+
+
+def warm_step() -> None:
+    """One backward pass and one step of each optimizer on a throw-away parameter: torch imports
+    its compiler package (torch._dynamo, seconds) the first time an optimizer is built, and the
+    first backward initialises autograd's engine. Done here, while the app idles, instead of
+    between the Train click and the first point."""
+    import dataclasses
+
+    import torch
+
+    from ..specs import OPTIMIZERS, TrainSpec
+    from .optim import build_optimizer
+    model = torch.nn.Module()   # zeros, not a Linear's random init: the global RNG stays as it was
+    model.w, model.b = torch.nn.Parameter(torch.zeros(2, 2)), torch.nn.Parameter(torch.zeros(2))
+    x, y = torch.ones(2, 2), torch.tensor([0, 1])
+    for name in OPTIMIZERS:
+        opt = build_optimizer(dataclasses.replace(TrainSpec(), optimizer=name), model)
+        torch.nn.functional.cross_entropy(x @ model.w + model.b, y).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
 
 
 def serve(conn) -> None:

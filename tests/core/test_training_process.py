@@ -105,3 +105,34 @@ def test_an_exception_in_the_trainer_is_reported_and_the_server_keeps_serving(mo
     for t in threads:
         t.join(10)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_the_warm_process_has_done_the_first_optimizer_step_costs_before_train_is_pressed():
+    """torch imports its compiler package (seconds) the first time an optimizer is built: the
+    warm-up does it while the app idles, so a run started afterwards imports nothing more."""
+    import subprocess
+    import sys
+    code = (
+        "import sys, dataclasses, torch\n"
+        "from layerlab.core.train import child\n"
+        "child.warm_up()\n"
+        "from layerlab.core.specs import OPTIMIZERS, TrainSpec\n"
+        "from layerlab.core.train.optim import build_optimizer\n"
+        "before = set(sys.modules)\n"
+        "m = torch.nn.Linear(3, 2)\n"
+        "for name in OPTIMIZERS:\n"
+        "    opt = build_optimizer(dataclasses.replace(TrainSpec(), optimizer=name), m)\n"
+        "    m(torch.ones(1, 3)).sum().backward(); opt.step()\n"
+        "print(sorted(set(sys.modules) - before))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", f"imported after the warm-up: {out.stdout.strip()[:500]}"
+
+
+def test_the_warm_step_leaves_torch_global_random_state_alone():
+    import torch
+
+    from layerlab.core.train.child import warm_step
+    before = torch.get_rng_state()
+    warm_step()
+    assert torch.equal(before, torch.get_rng_state())
