@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider
 
 from .card import Card, dim, hbox
-from .plot_style import BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y, thin_log_labels
+from .plot_style import (BEST, LR, RESTORED, TRAIN, VAL, ema, finite, plot_widget, steady_log_y, steady_y,
+                         thin_log_labels)
 from .init_mark import InitMark
 
 DEFAULT_SMOOTHING = 0.6
@@ -199,7 +200,7 @@ class MetricCard(Card):
             if first in ("val_accuracy", "val_f1"):
                 self.plot.setYRange(0, 1.02, padding=0)
             else:
-                self.plot.enableAutoRange(axis="y")
+                steady_y(self.plot, np.concatenate([store.metrics[n].col("value") for n in names]))
             vals = store.metrics[first].col("value")
             best = np.nanmax(vals) if first != "val_mae" and len(vals) and np.isfinite(vals).any() else (
                 np.nanmin(vals) if len(vals) and np.isfinite(vals).any() else math.nan)

@@ -50,8 +50,10 @@ class GradientsCard(Card):
         if store is None:
             return
         series = store.grad_norms if self.kind == "grad" else store.update_ratios
-        self.plot.setLabel("left", "‖∇W‖ (log)" if self.kind == "grad" else "‖ΔW‖ / ‖W‖ per step (log)")
-        self.band.setVisible(self.kind == "ratio")
+        if getattr(self, "_labelled", None) != self.kind:   # setLabel re-lays out the axis: only on a change
+            self._labelled = self.kind
+            self.plot.setLabel("left", "‖∇W‖ (log)" if self.kind == "grad" else "‖ΔW‖ / ‖W‖ per step (log)")
+            self.band.setVisible(self.kind == "ratio")
         for name in list(self.curves):
             if name not in series:
                 self.plot.removeItem(self.curves.pop(name))

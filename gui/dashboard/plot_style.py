@@ -119,6 +119,24 @@ def steady_log_y(plot: pg.PlotItem, values: np.ndarray, key: str = "_ylog") -> N
         plot.setYRange(lo, hi, padding=0.02)
 
 
+def steady_y(plot: pg.PlotItem, values: np.ndarray, key: str = "_ylin") -> None:
+    """A linear y range on a grid of a tenth of the data's span, changed only when the data leaves
+    it or fills under half of it: an auto-range that follows every new point re-lays out the axis
+    on every redraw, the costliest part of a repaint."""
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return
+    lo, hi = float(v.min()), float(v.max())
+    shown = getattr(plot, key, None)
+    if shown is not None and shown[0] <= lo and hi <= shown[1] and (hi - lo) >= 0.5 * (shown[1] - shown[0]):
+        return
+    step = 10.0 ** np.floor(np.log10(max(hi - lo, abs(hi) * 1e-3, 1e-12))) / 2
+    new = (np.floor(lo / step) * step - step, np.ceil(hi / step) * step + step)
+    setattr(plot, key, new)
+    plot.enableAutoRange(y=False)
+    plot.setYRange(*new, padding=0)
+
+
 def plot_widget(left: str = "", bottom: str = "", log_y: bool = False) -> pg.PlotWidget:
     w = pg.PlotWidget(background=BG)
     style_plot(w.getPlotItem(), left, bottom, log_y)
