@@ -100,7 +100,7 @@ def cache_axes(plot: pg.PlotItem) -> None:
     """Axes (and the grid they draw across the plot) as cached pixmaps: a new curve point then
     repaints by blitting them instead of re-playing every tick label, which was most of the
     cost of a redraw. The cache is dropped whenever the axis' range changes."""
-    for name in ("left", "bottom"):
+    for name in ("left", "bottom", "right"):   # right: the loss card's learning-rate axis
         plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
