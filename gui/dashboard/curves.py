@@ -41,7 +41,7 @@ def show_epoch_lines(best, restored, store) -> None:
 
 class LossCard(Card):
     per_step = True
-    min_interval = 0.2          # 5 Hz: a smooth enough curve, and each repaint costs the trainer GIL time
+    min_interval = 0.2          # 5 Hz: a smooth enough curve; each repaint is 2-8 ms of the GUI thread
 
     def __init__(self, parent=None):
         super().__init__("Loss and learning rate", "lossPlot", parent)

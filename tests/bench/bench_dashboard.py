@@ -7,6 +7,8 @@ is installed (real painting), offscreen otherwise; the notes say which.
   through the GUI versus the headless trainer on the same project, interleaved pairs (target ≥ 0.95)
 - dashboard_staleness_p95_s: age of the newest epoch painted on the loss card's viewport (from its
   paint events) against the trainer's newest epoch, sampled every 10 ms (target ≤ 0.5)
+- metric_staleness_p95_s / gradients_staleness_p95_s: the same for the validation-metric and
+  gradient-norm cards (both per epoch; target ≤ 0.5)
 - histogram_staleness_p95_s: the same for the activation histograms' snapshot (target ≤ 2)
 - train_click_to_first_point_s: Train pressed (training process warm, as after start-up) to the
   first paint of the loss card showing a point (target ≤ 1.5)
@@ -125,6 +127,8 @@ class Freshness:
         self.epochs: list[tuple[float, int]] = []     # (time reported, epoch)
         self.probes: list[tuple[float, int]] = []
         self.painted_epoch = self.painted_probe = -1
+        self.painted_card = {"metric": -1, "gradients": -1}     # newest epoch painted on these cards
+        self.card_age: dict[str, list[float]] = {k: [] for k in self.painted_card}
         self.first_point_at: float | None = None
         self.loss_age: list[float] = []
         self.hist_age: list[float] = []
@@ -139,8 +143,10 @@ class Freshness:
         self.filter = Filter()
         self.loss_view = dashboard.loss.plot_widget.viewport()
         self.hist_view = dashboard.activations.grid.viewport()
-        self.loss_view.installEventFilter(self.filter)
-        self.hist_view.installEventFilter(self.filter)
+        self.card_views = {dashboard.metric_card.plot_widget.viewport(): ("metric", dashboard.metric_card),
+                           dashboard.gradients.plot_widget.viewport(): ("gradients", dashboard.gradients)}
+        for view in (self.loss_view, self.hist_view, *self.card_views):
+            view.installEventFilter(self.filter)
 
     def relayed(self, batch) -> None:
         from layerlab.core.train.events import EpochEnd
@@ -161,6 +167,11 @@ class Freshness:
             smooth = self.d.loss.smooth.xData
             if self.first_point_at is None and smooth is not None and len(smooth):
                 self.first_point_at = time.monotonic()
+        elif view in self.card_views:
+            key, card = self.card_views[view]
+            ends = [c.xData[-1] for c in card.curves.values() if c.xData is not None and len(c.xData)]
+            if ends:
+                self.painted_card[key] = int(max(ends))
         else:
             card = self.d.activations
             if not card._queue and card._shown_key is not None and card._shown_key[2] is not None:
@@ -170,6 +181,8 @@ class Freshness:
         now = time.monotonic()
         self.loss_age.append(self._age(self.epochs, self.painted_epoch, now))
         self.hist_age.append(self._age(self.probes, self.painted_probe, now))
+        for key, epoch in self.painted_card.items():
+            self.card_age[key].append(self._age(self.epochs, epoch, now))
 
     @staticmethod
     def _age(reported, painted: int, now: float) -> float:
@@ -290,6 +303,9 @@ def _run(platform: str) -> list[dict]:
         figure("dashboard_staleness_p95_s", float(np.percentile(loss_age, 95)), "s", 0.5,
                note=f"{platform}; loss card viewport paint events vs the trainer's newest epoch, "
                     f"{len(loss_age)} samples; reference: the target"),
+        *[figure(f"{key}_staleness_p95_s", float(np.percentile(np.concatenate([f.card_age[key] for f in fresh]), 95)),
+                 "s", 0.5, note=f"{platform}; the {key} card's viewport paint events vs the trainer's newest epoch; "
+                                "reference: the target") for key in ("metric", "gradients")],
         figure("histogram_staleness_p95_s", float(np.percentile(hist_age, 95)), "s", 2.0,
                note=f"{platform}; activation histogram paint events vs the newest probe; reference: the target"),
         figure("train_click_to_first_point_s", clicks[0], "s", 1.5,
