@@ -65,6 +65,10 @@ class Card(QFrame):
         self.export_button.setMenu(menu)
         head.addWidget(self.export_button)
         outer.addLayout(head)
+        self._outer = outer
+        self._key_below = False      # the legend on its own line(s) under the title, see _place_key
+        self._key_width = 0          # the legend's width on one line
+        self._key_index = 1          # its place in the header
         self.body = QVBoxLayout()
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(2)
@@ -72,13 +76,68 @@ class Card(QFrame):
 
     def set_key(self, entries: list[tuple[str, str, str]]) -> None:
         """The legend, in the header: a legend inside a small plot hides the curves it names.
-        entries: (colour, label, "line" | "dash" | "dot")."""
+        entries: (colour, label, "line" | "dash" | "dot"). Where the header cannot hold it whole
+        (the loss card at 1366x768 showed "train  validati"), it moves to its own line under
+        the title and wraps between entries, never inside one."""
         glyph = {"line": "━━", "dash": "╍╍", "dot": "━●━"}
-        self.key_label.setText("&nbsp;&nbsp;".join(
+        self.key_label.setText("&nbsp;&nbsp; ".join(
             f"<span style='color:{c}'>{glyph.get(style, '━━')}</span>&nbsp;<span style='color:{theme.TEXT_DIM}'>"
-            f"{text}</span>" for c, text, style in entries))
+            f"{text.replace(' ', '&nbsp;')}</span>" for c, text, style in entries))
         self.key_label.setToolTip("<br>".join(
             f"<span style='color:{c}'>{glyph.get(style, '━━')}</span>&nbsp;{text}" for c, text, style in entries))
+        wrap = self.key_label.wordWrap()
+        self.key_label.setWordWrap(False)
+        self._key_width = self.key_label.sizeHint().width() if entries else 0
+        self.key_label.setWordWrap(wrap)
+        self._place_key()
+
+    def _header_room(self) -> int:
+        """The width the header leaves its legend at the card's present width."""
+        head = self.header
+        used, items = 0, 0
+        for i in range(head.count()):
+            item = head.itemAt(i)
+            w = item.widget()
+            if w is self.key_label or (w is not None and w.isHidden()):
+                continue
+            if item.spacerItem() is not None:
+                continue
+            used += item.sizeHint().width()
+            items += 1
+        m, o = head.contentsMargins(), self._outer.contentsMargins()
+        spacing = max(0, head.spacing())
+        return self.width() - o.left() - o.right() - m.left() - m.right() - used - spacing * items
+
+    def _place_key(self) -> None:
+        """The legend in the header where it fits whole, else on its own line(s) under it. The
+        choice depends on the card's width and the other header widgets only, so moving the
+        legend cannot flip it back."""
+        below = self._key_width > 0 and self._key_width > self._header_room()
+        lab = self.key_label
+        if below != self._key_below:
+            self._key_below = below
+            if below:
+                self._key_index = self.header.indexOf(lab)
+                self.header.removeWidget(lab)
+                self._outer.insertWidget(1, lab)
+                lab.setContentsMargins(4, 0, 0, 0)
+            else:
+                self._outer.removeWidget(lab)
+                self.header.insertWidget(self._key_index, lab, 1)
+                lab.setContentsMargins(0, 0, 0, 0)
+            lab.setWordWrap(below)
+            policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            policy.setHeightForWidth(below)
+            lab.setSizePolicy(policy)
+            lab.show()
+        # its lines count in the card's minimum height: the layouts above do not ask for
+        # heightForWidth, and a 2-line legend squeezed the plot onto the line under it
+        o = self._outer.contentsMargins()
+        lab.setMinimumHeight(lab.heightForWidth(max(1, self.width() - o.left() - o.right())) if below else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_key()
 
     # ------------------------------------------------------------ export
     def table(self) -> tuple[list[str], list[list]]:
