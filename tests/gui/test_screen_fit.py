@@ -88,3 +88,62 @@ def test_the_live_cards_legends_read_whole(qtbot, size):
             assert not loss.key_label.wordWrap()
     finally:
         _close(win)
+
+
+def _edge_points(item, n: int = 120) -> list:
+    path = item.path()
+    return [path.pointAtPercent(i / n) for i in range(n + 1)]
+
+
+def assert_wrapped_edges_read_cleanly(scene) -> int:
+    """Every edge that runs back to the left onto another row stays within the nodes' extent
+    (its turns reach at most 32 px past the outermost ports) and passes behind no node but
+    its own two. Returns how many such edges there are."""
+    bounds = scene.nodes_rect()
+    allowed = bounds.adjusted(-32, 0, 32, 0)
+    rects = {nid: item.sceneBoundingRect().adjusted(3, 3, -3, -3) for nid, item in scene.nodes.items()}
+    wraps = 0
+    for items in scene.edge_items.values():
+        for item in items:
+            a, b = item.path().pointAtPercent(0), item.path().pointAtPercent(1)
+            src, dst = rects[item.edge.src], rects[item.edge.dst]
+            if b.x() >= a.x() or not (dst.top() > src.bottom() or dst.bottom() < src.top()):
+                continue
+            wraps += 1
+            name = f"{item.edge.src}->{item.edge.dst}"
+            for p in _edge_points(item):
+                assert allowed.contains(p), (name, p, bounds)
+                hit = [nid for nid, r in rects.items() if r.contains(p) and nid not in (item.edge.src, item.edge.dst)]
+                assert not hit, (name, "passes behind", hit, p)
+    return wraps
+
+
+@pytest.mark.parametrize("template", ["digits_cnn", "resnet_block", "deep_mlp"])
+def test_auto_layout_wrapped_rows_read_left_to_right_with_short_edges(qtbot, template):
+    """Auto-layout wraps a long network into rows; the edge from a row's end to the next row's
+    start went diagonally across both rows with a loop out past each end. It now turns down
+    into the gap between the rows, runs left and turns into the next row's first layer."""
+    from layerlab.core import resources
+    from layerlab.gui.app import create_window
+    win = create_window(resources.template_path(template))
+    win.resize(1366, 740)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        win.editor.auto_layout()
+        win.scene.flush_edges()
+        ys = {round(n.pos[1]) for n in win.document.graph.nodes.values()}
+        wraps = assert_wrapped_edges_read_cleanly(win.scene)
+        if len(ys) > 1:
+            assert wraps >= 1
+    finally:
+        win.document.undo_stack.setClean()
+        win.close()
+        win.deleteLater()
+
+
+def test_a_wrapped_edge_runs_in_the_widest_gap_between_the_rows():
+    from layerlab.gui.canvas.edge_item import free_run
+    assert free_run(0, 100, []) == 50
+    assert free_run(0, 100, [(0, 30), (50, 60)]) == 80         # not the 20 px between a tall column's nodes
+    assert free_run(0, 100, [(-5, 120)]) == 50                 # nothing free: the middle
