@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QFontMetrics, QTextDocument
@@ -86,6 +87,50 @@ def test_the_live_cards_legends_read_whole(qtbot, size):
         assert_apart_in(grads, grads.plot_widget, grads.note)          # nor pushes the plot onto its footnote
         if size == (1920, 1080):      # where the header has room the legend stays in it
             assert not loss.key_label.wordWrap()
+    finally:
+        _close(win)
+
+
+WINE = ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols", "flavanoids",
+        "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue", "od280/od315_of_diluted_wines",
+        "proline"]
+
+
+def tabular_saliency(scale: float) -> dict:
+    """A saliency result for a wine sample (one bar per feature), attributions ~ `scale`."""
+    attr = np.linspace(-1.0, 3.0, len(WINE)) * scale
+    return {"count": 40, "convs": [], "x": np.zeros(len(WINE), np.float32), "attr": attr, "method": "gradient",
+            "feature_names": WINE,
+            "class_names": ["a", "b", "c"], "task": "classification", "true": 1, "pred": 1, "conf": 0.9,
+            "index": 0}
+
+
+def test_saliency_bars_axis_label_reads_whole_without_si_scaling_at_1366x768(qtbot):
+    """The bars' y axis read '…ution (x0.001)': pyqtgraph's SI scaling lengthened the label past
+    the plot's height. The label is the plain word, drawn whole inside the plot widget."""
+    win, ui = _open(qtbot, (1366, 768))
+    try:
+        card = ui.dashboard.saliency
+        ui.dashboard.inspect_tabs.setCurrentWidget(card)
+        card.show_result(tabular_saliency(1e-3), "")
+        qtbot.waitUntil(lambda: card.bars_plot.isVisible())
+        qtbot.wait(200)
+        pw = card.bars_plot
+        axis = pw.getAxis("left")
+        assert not axis.autoSIPrefix
+        assert axis.labelString().count("attribution") == 1 and "(x" not in axis.labelString()
+        label = axis.label
+        assert label.isVisible() and label.toPlainText().strip() == "attribution"
+        m = label.document().documentMargin()       # the text item's rect has this margin around the glyphs
+        glyphs = label.boundingRect().adjusted(m, m, -m, -m)
+        drawn = pw.mapFromScene(label.mapRectToScene(glyphs)).boundingRect()
+        assert pw.viewport().rect().contains(drawn), (pw.viewport().rect(), drawn)
+        assert pw.height() > 60, pw.height()
+        from .test_plot_legibility import assert_apart, drawn_labels
+        names = drawn_labels(pw.getAxis("bottom"))        # the feature names under the bars: none over another
+        assert len(names) >= 3, names
+        assert_apart(names)
+        assert "od280/od315_of_diluted_wines" in pw.toolTip()
     finally:
         _close(win)
 
