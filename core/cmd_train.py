@@ -1,4 +1,5 @@
-"""`layerlab train PROJECT [--epochs N] [--device D] [--seed S] [--out DIR] [--json] [--resume RUN]`.
+"""`layerlab train PROJECT [--epochs N] [--device D] [--seed S] [--out DIR] [--json] [--resume RUN]
+[--calibrate] [--class-weights none|balanced|W1,W2,...] [--sampler none|balanced] [--nproc N]`.
 
 Trains headless and writes a run folder. A progress line with ETA goes to stderr (updated in
 place on a terminal, one line per epoch otherwise); the final metrics go to stdout, or with --json
@@ -31,6 +32,11 @@ def register(sub) -> None:
                    help="afterwards fit a temperature on the validation split (as `layerlab calibrate RUN`)")
     p.add_argument("--sync-bn", action="store_true",
                    help="with --nproc: BatchNorm statistics over the global batch (training.sync_batchnorm)")
+    p.add_argument("--class-weights", metavar="none|balanced|W1,W2,...",
+                   help="override training.class_weights: none, balanced (n / (k · class count)) or one weight "
+                        "per class in class order (custom), e.g. 1,19")
+    p.add_argument("--sampler", choices=("none", "balanced"),
+                   help="override training.sampler: none (plain shuffle) or balanced (each class drawn equally often)")
     p.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="train with N DistributedDataParallel workers via torchrun (gloo on CPU, nccl on CUDA)")
     p.set_defaults(func=run)
@@ -103,11 +109,17 @@ def _jsonable(obj):
 
 
 def _apply_overrides(project, args) -> None:
-    """--epochs, --device and --seed replace the project's training settings."""
+    """--epochs, --device, --seed, --class-weights and --sampler replace the project's training
+    settings; a value no setting can hold is refused in one line (exit 2)."""
+    from .train.imbalance import apply_flags
     for key in ("epochs", "device", "seed"):
         value = getattr(args, key)
         if value is not None:
             setattr(project.training, key, value)
+    try:
+        apply_flags(project.training, getattr(args, "class_weights", None), getattr(args, "sampler", None))
+    except ValueError as e:
+        raise CliError(str(e), 2) from None
 
 
 def _check_run_folders(args, out: Path | None) -> None:
@@ -224,10 +236,17 @@ def run(args) -> int:
             raise CliError(f"--nproc needs a whole number ≥ 1 (got {args.nproc})", 2)
         if args.resume and args.out and Path(args.out).resolve() != Path(args.resume).resolve():
             raise CliError("--nproc --resume continues the run in its own folder: leave out --out", 2)
-        if getattr(args, "calibrate", False):
-            raise CliError("--calibrate runs in one process: train with --nproc, then `layerlab calibrate RUN`", 2)
         from .distributed import launch
-        return launch(args.project, args.nproc, args)
+        if not getattr(args, "calibrate", False):
+            return launch(args.project, args.nproc, args)
+        if not args.resume and not args.out:      # the folder to calibrate once the workers are done
+            from .train.runs import new_run_dir
+            args.out = str(new_run_dir(Path(args.project).resolve().parent / "runs", project.name))
+        code = launch(args.project, args.nproc, args)
+        if code != 0:
+            return code
+        from .cmd_calibrate import calibrate_folder
+        return calibrate_folder(args.resume or args.out, Path(args.project).resolve().parent, as_json=args.json)
 
     from .data.paths import outside_project
     for path in outside_project(project.data, Path(args.project).resolve().parent):

@@ -15,7 +15,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ..train.epochs import Best, EpochHooks, run_epochs
 from ..train.events import Control
 from ..train.loop import LoopState, train_epoch
-from ..train.metrics import class_report, evaluate
+from ..train.metrics import evaluate
 from .shard import all_reduce_sum, evaluate_sharded, shard_indices
 from .sync_bn import sync_batchnorm
 
@@ -125,7 +125,8 @@ def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int 
     (called on every rank). `resume(loop, hooks)` continues a run whose weights, optimizer and
     schedule are already back in `s`: it sets the generators, the step count and the best-epoch
     record, and returns the first epoch to run. Returns the run's outcome as a dict with RunResult's fields
-    plus `history` and `best_state`."""
+    plus `history`, `best_state` and `confusions` (split -> its latest confusion matrix, every
+    rank's counts)."""
     t0 = time.perf_counter()
     net = module
     if world > 1:
@@ -151,6 +152,5 @@ def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int 
                test_metrics=hooks.evaluate("test") if out["status"] == "finished" else {},
                seconds=time.perf_counter() - t0,
                samples_per_s=hooks.samples / hooks.train_time if hooks.train_time else 0.0,
-               history=hooks.history, best_state=best.state,
-               class_report={k: class_report(v) for k, v in hooks.confusions.items()})
+               history=hooks.history, best_state=best.state, confusions=hooks.confusions)
     return out

@@ -30,10 +30,11 @@ def worker_args(args: Any) -> list[str]:
     if isinstance(args, (list, tuple)):
         return [str(a) for a in args]
     out: list[str] = []
-    for name in ("epochs", "device", "seed", "out", "resume", "batch_size", "lr"):
+    for name in ("epochs", "device", "seed", "out", "resume", "batch_size", "lr", "class_weights", "sampler"):
         value = getattr(args, name, None)
-        if value is not None:
-            out += [f"--{name.replace('_', '-')}", str(value)]
+        if value is not None:      # weights as --class-weights=W1,W2: they may start with "-"
+            flag = f"--{name.replace('_', '-')}"
+            out += [f"{flag}={value}"] if name == "class_weights" else [flag, str(value)]
     return out + [f"--{flag.replace('_', '-')}" for flag in ("json", "quiet", "sync_bn") if getattr(args, flag, False)]
 
 

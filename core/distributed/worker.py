@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     for flag, kind in (("epochs", int), ("device", str), ("seed", int), ("batch-size", int), ("lr", float)):
         p.add_argument(f"--{flag}", type=kind, help="override the project's training setting")
+    p.add_argument("--class-weights", help="override training.class_weights (none, balanced, W1,W2,...)")
+    p.add_argument("--sampler", help="override training.sampler (none, balanced)")
     p.add_argument("--sync-bn", action="store_true", help="BatchNorm statistics over the global batch "
                                                          "(training.sync_batchnorm)")
     p.add_argument("--out", help="run folder (default: runs/<time>-<name> beside the project)")
@@ -66,6 +68,7 @@ class Worker:
         from ..data import load
         from ..project import ProjectError, load_project
         from ..train.checks import preflight
+        from ..train.imbalance import apply_flags
 
         o = self.opts
         try:
@@ -76,6 +79,10 @@ class Worker:
         for name in [n for n in ("epochs", "device", "seed", "batch_size", "lr") if getattr(o, n) is not None]:
             setattr(spec, name, getattr(o, name))
         spec.sync_batchnorm = spec.sync_batchnorm or o.sync_bn
+        try:
+            apply_flags(spec, o.class_weights, o.sampler)
+        except ValueError as e:
+            return self.refuse(str(e))
         cuda = spec.device == "cuda" or (spec.device == "auto" and torch.cuda.is_available())
         if cuda:                      # "cuda" is then this rank's GPU
             torch.cuda.set_device(self.local_rank)
@@ -186,15 +193,21 @@ class Worker:
         return folder
 
     def _close_folder(self, folder, s, init, out: dict) -> None:
-        """Rank 0: last (and, with no best epoch, best) weights, result.json, the closing line."""
+        """Rank 0: last (and, with no best epoch, best) weights, result.json with the trainer's
+        end-of-run fields (end_report.py), the closing line."""
+        from ..train.end_report import end_report
         from ..train.events import RunResult
         from ..train.runs import _finite
 
-        result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
-                           **{k: v for k, v in out.items() if k not in ("history", "best_state")})
+        extra = {}
         if out["status"] == "finished":           # "last" is the final checkpoint's (fit saved it)
             if out["best_state"] is None:
                 folder.save_weights(s.compiled, "best", {"epoch": str(out["epochs_run"])})
+            # the trainer's end-of-run fields, over the whole splits with the final weights (rank 0 alone)
+            extra = end_report(self.project, self.dataset, s, out["confusions"])
+        result = RunResult(run_dir=str(folder.path), **{k: init[k] for k in RunResult.INIT_KEYS},
+                           **{k: v for k, v in out.items() if k not in ("history", "best_state", "confusions")},
+                           **extra)
         folder.write_json("result.json", result.to_dict())
         folder.close()
         if self.opts.json:

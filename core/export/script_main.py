@@ -34,7 +34,7 @@ from ..train.augment import build_augmenter
 from ..train.imbalance import loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
-from ..train.metrics import metric_names, predictor
+from ..train.metrics import class_report, metric_names, predictor
 from ..train.optim import build_optimizer, build_scheduler
 from ..train.regularize import Regularizer
 
@@ -194,7 +194,8 @@ def main(argv=None) -> int:
     result = fit(model, s, spec, dataset.task, int(dataset.num_classes or 0), rank, world, on_epoch)
     if rank == 0:
         save_weights_by_node(model.state_dict(), out_dir / "last.safetensors", {"epoch": result["epochs_run"]})
-        summary = {k: v for k, v in result.items() if k not in ("history", "best_state")}
+        summary = {k: v for k, v in result.items() if k not in ("history", "best_state", "confusions")}
+        summary["class_report"] = {k: class_report(v, dataset.class_names) for k, v in result["confusions"].items()}
         summary.update(world_size=world, device=str(device))
         (out_dir / "result.json").write_text(json.dumps(clean_json(summary), indent=2) + "\n")
         if result["status"] == "finished":

@@ -11,7 +11,7 @@ Temperature scaling divides the logits by one scalar T > 0 fitted on the validat
 minimizing the NLL (LBFGS on log T, so T stays positive). Dividing by T > 0 keeps every argmax,
 so accuracy is unchanged; predictions here always come from the unscaled logits.
 
-`after_run(trainer)` gives the fields result.json carries (val_ece, test_ece, reliability);
+end_report.py puts val_ece, test_ece and the reliability bins in result.json;
 `calibrate(...)` fits T for a model in memory; `calibrate_run(run_dir)` does it for a run folder
 and writes calibration.json, which every export reads (`for_weights`).
 """
@@ -155,25 +155,6 @@ def fit_temperature(logits: torch.Tensor, y: torch.Tensor, kind: str) -> float:
     if not math.isfinite(t) or t <= 0:
         raise CalibrationError(f"the temperature fit did not converge (T = {t})")
     return t
-
-
-def after_run(trainer) -> dict[str, Any]:
-    """result.json's calibration fields for a finished classification run: val_ece, test_ece and
-    the reliability bins per split; {} for runs whose outputs are not probabilities."""
-    s, spec, ds = trainer.setup, trainer.project.training, trainer.dataset
-    kind = kind_of(ds.task, spec.loss, _width(s.compiled))
-    if kind is None:
-        return {}
-    out: dict[str, Any] = {"reliability": {}}
-    for split in ("val", "test"):
-        x, y = s.data[f"x_{split}"], s.data[f"y_{split}"]
-        if x.shape[0] == 0:
-            continue
-        rows, targets = outputs(s.compiled.module, x, y, kind, s.eval_batch, s.autocast)
-        rep = reliability(rows, targets, kind)
-        out[f"{split}_ece"] = rep["ece"]
-        out["reliability"][split] = rep
-    return out
 
 
 def _width(compiled) -> int:

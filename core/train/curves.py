@@ -94,27 +94,3 @@ def scores_of(rows, kind: str):
     if kind == "softmax" and rows.dim() == 2 and rows.shape[1] == 2:
         return torch.softmax(rows.float(), -1)[:, 1].numpy()
     return None
-
-
-def after_run(trainer) -> dict[str, Any]:
-    """result.json's fields for a finished binary classification run (one target per sample):
-    val/test_roc_auc, val/test_pr_auc and `curves` per split; {} for every other run."""
-    from .calibration import _width, kind_of, outputs
-    s, spec, ds = trainer.setup, trainer.project.training, trainer.dataset
-    kind = kind_of(ds.task, spec.loss, _width(s.compiled))
-    if kind is None or int(getattr(ds, "num_classes", 0) or 0) != 2:
-        return {}
-    out: dict[str, Any] = {"curves": {}}
-    for split in ("val", "test"):
-        x, y = s.data[f"x_{split}"], s.data[f"y_{split}"]
-        if x.shape[0] == 0 or y.dim() != 1:
-            continue
-        rows, targets = outputs(s.compiled.module, x, y, kind, s.eval_batch, s.autocast)
-        scores = scores_of(rows, kind)
-        t = targets.numpy()
-        if scores is None or len(np.unique(t)) < 2:     # one class only: no curve to draw
-            continue
-        c = curves(scores, t)
-        out[f"{split}_roc_auc"], out[f"{split}_pr_auc"] = c["roc_auc"], c["pr_auc"]
-        out["curves"][split] = c
-    return out if out["curves"] else {}

@@ -84,20 +84,26 @@ def perplexity(model, x: torch.Tensor, y: torch.Tensor, batch: int = 256) -> flo
     """exp(mean cross-entropy) over every position of (x, y), teacher-forced; None for no data."""
     if x.shape[0] == 0:
         return None
-    total, count = 0.0, 0
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for lo in range(0, x.shape[0], batch):
-                out = model(x[lo:lo + batch]).float()
-                t = y[lo:lo + batch]
-                total += float(torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), t.reshape(-1),
-                                                                 reduction="sum"))
-                count += t.numel()
+            out = torch.cat([model(x[lo:lo + batch]).float() for lo in range(0, x.shape[0], batch)])
     finally:
         model.train(was_training)
-    return math.exp(total / count)
+    return perplexity_of(out, y, batch)
+
+
+def perplexity_of(out: torch.Tensor, y: torch.Tensor, batch: int = 256) -> float:
+    """exp(mean cross-entropy) of outputs [N, T, V] already computed for targets y [N, T], summed
+    in chunks of `batch` samples."""
+    total = 0.0
+    with torch.inference_mode():
+        for lo in range(0, out.shape[0], batch):
+            o, t = out[lo:lo + batch], y[lo:lo + batch]
+            total += float(torch.nn.functional.cross_entropy(o.reshape(-1, o.shape[-1]), t.reshape(-1),
+                                                             reduction="sum"))
+    return math.exp(total / y.numel())
 
 
 def unigram_perplexity(y_train: torch.Tensor, y_eval: torch.Tensor, vocab: int) -> float:
@@ -106,17 +112,6 @@ def unigram_perplexity(y_train: torch.Tensor, y_eval: torch.Tensor, vocab: int) 
     counts = torch.bincount(y_train.reshape(-1), minlength=vocab).double() + 1
     logp = (counts / counts.sum()).log()
     return math.exp(-float(logp[y_eval.reshape(-1)].mean()))
-
-
-def after_run(trainer) -> dict[str, Any]:
-    """result.json's val_perplexity / test_perplexity for a next-token run; {} for other runs."""
-    try:
-        check_sequence(trainer.project)
-    except GenerateError:
-        return {}
-    s = trainer.setup
-    return {f"{split}_perplexity": perplexity(s.compiled.module, s.data[f"x_{split}"], s.data[f"y_{split}"])
-            for split in ("val", "test")}
 
 
 def _text(prompt: str, length, temperature, top_k, seed, model, context, device, val) -> dict[str, Any]:

@@ -12,8 +12,13 @@
 - `balanced_draw(cdf, n, generator)`: n indices with replacement: n uniforms from the run's batch-order
   generator (CPU, so a run is reproducible and resumable), mapped through the cdf on the device by
   one searchsorted (no per-sample Python loop).
+- `apply_flags(spec, class_weights, sampler)`: `layerlab train --class-weights none|balanced|W1,W2,...
+  --sampler none|balanced` (and its DDP workers) over the project's fields; ValueError in one line
+  for a value no field can hold (their count against the classes is preflight's, which knows the data).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -65,3 +70,27 @@ def sampler_cdf(spec, y_train: torch.Tensor, k: int):
 def balanced_draw(cdf: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
     u = torch.rand(n, generator=generator, dtype=torch.float64).to(cdf.device, cdf.dtype)
     return torch.searchsorted(cdf, u, right=True).clamp_max_(cdf.shape[0] - 1)
+
+
+def apply_flags(spec, class_weights: str | None = None, sampler: str | None = None) -> None:
+    from ..specs import MAX_CLASS_WEIGHTS
+    if class_weights is not None:
+        text = class_weights.strip()
+        if text.lower() in ("none", "balanced"):
+            spec.class_weights, spec.custom_class_weights = text.lower(), []
+        else:
+            try:
+                weights = [float(v) for v in text.split(",")]
+            except ValueError:
+                raise ValueError(f"--class-weights {text}: give none, balanced, or one weight per class "
+                                 "separated by commas (e.g. 1,19)") from None
+            bad = next((v for v in weights if not (math.isfinite(v) and v > 0)), None)
+            if bad is not None:
+                raise ValueError(f"--class-weights {text}: every weight must be a finite number above 0 (got {bad:g})")
+            if len(weights) > MAX_CLASS_WEIGHTS:
+                raise ValueError(f"--class-weights: {len(weights):,} weights (at most {MAX_CLASS_WEIGHTS:,})")
+            spec.class_weights, spec.custom_class_weights = "custom", weights
+    if sampler is not None:
+        if sampler not in ("none", "shuffle", "balanced"):
+            raise ValueError(f"--sampler {sampler}: choose none (shuffle) or balanced")
+        spec.sampler = "shuffle" if sampler == "none" else sampler

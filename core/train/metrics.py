@@ -69,17 +69,19 @@ def _f1_from_counts(cm: np.ndarray) -> tuple[float, float]:
 
 def evaluate(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, num_classes: int,
              predict: Callable | None = None, transform: Callable | None = None, batch: int = 4096,
-             autocast=None, prefix: str = "val_", confusions: dict | None = None) -> dict[str, float]:
+             autocast=None, prefix: str = "val_", confusions: dict | None = None,
+             outputs: dict | None = None) -> dict[str, float]:
     """Loss and task metrics over (x, y) in eval mode; `transform` maps outputs before regression
     metrics (a sigmoid for multi-label BCE). Returns {} for an empty split. A classification
-    split's confusion matrix goes into `confusions[split]` when given. Runs once per epoch, so
-    it keeps the op count low: one forward per chunk, then the counts go to the host once."""
+    split's confusion matrix goes into `confusions[split]` when given, and the model's output
+    chunks into `outputs[split]` (end_report.py reuses the final test pass's). Runs once per
+    epoch, so it keeps the op count low: one forward per chunk, then the counts go to the host once."""
     n = x.shape[0]
     if n == 0:
         return {}
     was_training = model.training
     model.eval()
-    losses, preds = [], []
+    losses, preds, kept = [], [], []
     try:
         with torch.inference_mode():
             for lo in range(0, n, batch):
@@ -89,6 +91,8 @@ def evaluate(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, num_cl
                         out = model(xb).float()
                 else:
                     out = model(xb)
+                if outputs is not None:
+                    kept.append(out)
                 losses.append(loss_fn(out, yb) * xb.shape[0])
                 preds.append(predict(out) if task == "classification" else (transform(out) if transform else out))
             loss = (losses[0] if len(losses) == 1 else torch.stack(losses).sum()) / n
@@ -108,6 +112,8 @@ def evaluate(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, num_cl
         out.update(class_summary(cm, prefix))
         if confusions is not None:
             confusions[prefix.rstrip("_")] = cm
+    if outputs is not None:
+        outputs[prefix.rstrip("_")] = kept
     return out
 
 

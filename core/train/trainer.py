@@ -19,7 +19,7 @@ import torch
 from .epochs import Best, EpochHooks, run_epochs
 from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
 from .loop import LoopState, grad_norms, layer_weights, update_ratios
-from .metrics import class_report, evaluate
+from .metrics import evaluate
 from .optim import lr_curve
 from .runs import RunError, RunFolder, new_run_dir
 from . import hooks
@@ -214,11 +214,12 @@ class Trainer(EpochHooks):
         self.probe.at_epoch(end, force=last_epoch)
         self._maybe_flush(epoch, force=last_epoch)
 
-    def _evaluate(self, prefix: str) -> dict[str, float]:
+    def _evaluate(self, prefix: str, outputs: dict | None = None) -> dict[str, float]:
         s, split = self.setup, prefix.rstrip("_")
         return evaluate(s.compiled.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"],
                         self.dataset.task, int(self.dataset.num_classes or 0), s.predict, s.transform,
-                        batch=s.eval_batch, autocast=s.autocast, prefix=prefix, confusions=self.confusions)
+                        batch=s.eval_batch, autocast=s.autocast, prefix=prefix, confusions=self.confusions,
+                        outputs=outputs)
 
     # ------------------------------------------------------------ checkpoints
     def _maybe_flush(self, epoch: int, force: bool = False) -> None:
@@ -262,16 +263,12 @@ class Trainer(EpochHooks):
             self._save_last(epochs_run)
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
-        test = self._evaluate("test_")
-        from .calibration import after_run
-        from .curves import after_run as binary_curves
-        from .generate import after_run as perplexities
-        names = getattr(self.dataset, "class_names", None)
-        report = {k: class_report(v, names) for k, v in self.confusions.items()}
+        kept: dict = {}
+        test = self._evaluate("test_", outputs=kept)       # its outputs serve end_report too
+        from .end_report import end_report
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
-                              test_metrics=test, class_report=report,
-                              message="stopped by the user" if status == "stopped" else "", **after_run(self),
-                              **binary_curves(self), **perplexities(self))
+                              test_metrics=test, message="stopped by the user" if status == "stopped" else "",
+                              **end_report(self.project, self.dataset, s, self.confusions, kept))
         self.folder.write_json("diagnostics.json", self.diagnostics)
         self.folder.write_json("result.json", result.to_dict())
         self.result = result
