@@ -100,6 +100,7 @@ class Trainer(EpochHooks):
             raise _Refused(first.message + more, first.fix, problems)
         self.warnings = problems
         self.confusions: dict = {}      # split -> its latest confusion matrix (result.json's class_report)
+        self.last_val: dict | None = None   # the last planned epoch's validation outputs (end_report)
         self.setup = s = build(self.project, self.dataset, self.base_dir)
         self.generator = torch.Generator().manual_seed(spec.seed)
         self.layers = layer_weights(s.compiled)
@@ -194,7 +195,10 @@ class Trainer(EpochHooks):
         return self.control.pending and self.control.stopped
 
     def evaluate(self, split: str) -> dict[str, float]:
-        return self._evaluate(f"{split}_")
+        # the planned last epoch's validation outputs: end_report reuses them if the weights stay
+        last = split == "val" and len(self.history) + 1 == self.project.training.epochs
+        self.last_val = {} if last else None
+        return self._evaluate(f"{split}_", outputs=self.last_val)
 
     def epoch_end(self, row, out, improved, samples, seconds) -> None:
         self.global_step = self.loop.global_step
@@ -263,8 +267,12 @@ class Trainer(EpochHooks):
             self._save_last(epochs_run)
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
-        kept: dict = {}
-        test = self._evaluate("test_", outputs=kept)       # its outputs serve end_report too
+        # outputs end_report reuses: the final test pass's, and the last epoch's validation pass's
+        # when the weights are still those it saw (a finished run, no earlier epoch restored)
+        same = status == "finished" and restored in (None, epochs_run)
+        kept: dict = dict(self.last_val or {}) if same else {}
+        self.last_val = None
+        test = self._evaluate("test_", outputs=kept)
         from .end_report import end_report
         result = self._result(status, epochs_run, restored_epoch=restored, stopped_early=stopped_early,
                               test_metrics=test, message="stopped by the user" if status == "stopped" else "",

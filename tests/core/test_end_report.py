@@ -106,23 +106,28 @@ def test_a_ddp_worker_of_a_next_token_run_reports_its_perplexity(tmp_path):
 
 
 def test_the_trainers_end_of_run_fields_equal_separate_forward_passes(tmp_path):
-    """The final test evaluation's outputs serve ECE, ROC / PR and perplexity: the same numbers,
-    to the bit, as a forward pass of their own (what the trainer did before)."""
-    path = tmp_path / "moons.layerlab.json"
-    p = moons_project(path, epochs=8, lr=0.1, early_stopping=True, patience=10)
-    trainer = Trainer(p, run_dir=tmp_path / "run")
-    r = trainer.fit()
-    got = json.loads((tmp_path / "run" / "result.json").read_text())
-    s = trainer.setup
-    for split in ("val", "test"):
-        rows, y = outputs(s.compiled.module, s.data[f"x_{split}"], s.data[f"y_{split}"], "softmax", s.eval_batch)
-        rep = reliability(rows, y, "softmax")
-        c = curves(scores_of(rows, "softmax"), y.numpy())
-        assert got[f"{split}_ece"] == rep["ece"] and got["reliability"][split] == json.loads(json.dumps(rep))
-        assert got[f"{split}_roc_auc"] == c["roc_auc"] and got[f"{split}_pr_auc"] == c["pr_auc"]
-    test = evaluate(s.compiled.module, s.loss_fn, s.data["x_test"], s.data["y_test"], "classification", 2, s.predict,
-                    batch=s.eval_batch, prefix="test_")
-    assert r.test_metrics == test
+    """The final test evaluation's outputs, and the last epoch's validation outputs when the weights
+    are still those (not when an earlier epoch was restored), serve ECE, ROC / PR and perplexity:
+    the same numbers, to the bit, as a forward pass of their own (what the trainer did before)."""
+    restored = []
+    for name, training in (("last", dict(epochs=4)),
+                           ("restored", dict(epochs=15, lr=0.1, early_stopping=True, patience=10))):
+        p = moons_project(tmp_path / f"{name}.layerlab.json", **training)
+        trainer = Trainer(p, run_dir=tmp_path / name)
+        r = trainer.fit()
+        restored.append(r.restored_epoch not in (None, r.epochs_run))
+        got = json.loads((tmp_path / name / "result.json").read_text())
+        s = trainer.setup
+        for split in ("val", "test"):
+            rows, y = outputs(s.compiled.module, s.data[f"x_{split}"], s.data[f"y_{split}"], "softmax", s.eval_batch)
+            rep = reliability(rows, y, "softmax")
+            c = curves(scores_of(rows, "softmax"), y.numpy())
+            assert got[f"{split}_ece"] == rep["ece"] and got["reliability"][split] == json.loads(json.dumps(rep))
+            assert got[f"{split}_roc_auc"] == c["roc_auc"] and got[f"{split}_pr_auc"] == c["pr_auc"]
+        test = evaluate(s.compiled.module, s.loss_fn, s.data["x_test"], s.data["y_test"], "classification", 2,
+                        s.predict, batch=s.eval_batch, prefix="test_")
+        assert r.test_metrics == test
+    assert restored == [False, True]       # both ways were taken: reused validation outputs, and a new pass
     # a next-token run: perplexity from the reused outputs equals generate.perplexity's own pass
     t = load_project(template_path("tiny_transformer"))
     t.training.epochs, t.training.device = 1, "cpu"
