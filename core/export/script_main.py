@@ -31,6 +31,8 @@ from ..data import _finish
 from ..distributed.ending import end_group
 from ..distributed.fit import fit
 from ..train.augment import build_augmenter
+from ..train.calibration import kind_of
+from ..train.end_report import run_fields
 from ..train.imbalance import loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
@@ -195,7 +197,13 @@ def main(argv=None) -> int:
     if rank == 0:
         save_weights_by_node(model.state_dict(), out_dir / "last.safetensors", {"epoch": result["epochs_run"]})
         summary = {k: v for k, v in result.items() if k not in ("history", "best_state", "confusions")}
-        summary["class_report"] = {k: class_report(v, dataset.class_names) for k, v in result["confusions"].items()}
+        if result["status"] == "finished":      # as LayerLab's result.json: ECE, ROC / PR, perplexity
+            kind = kind_of(dataset.task, spec.loss, OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1)
+            summary.update(run_fields(model, s.data, kind, int(dataset.num_classes or 0) == 2,
+                                      DATA.get("dataset") == "text" and len(OUTPUT_SHAPE) == 2, dataset.class_names,
+                                      result["confusions"], s.eval_batch, s.autocast))
+        else:
+            summary["class_report"] = {k: class_report(v, dataset.class_names) for k, v in result["confusions"].items()}
         summary.update(world_size=world, device=str(device))
         (out_dir / "result.json").write_text(json.dumps(clean_json(summary), indent=2) + "\n")
         if result["status"] == "finished":

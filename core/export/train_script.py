@@ -4,7 +4,8 @@ It holds the project's data and training specs as literals, the network as a pla
 (the source export's class), and LayerLab's own code for everything else, copied verbatim by
 `_extract.closure` from core.data (generation, splits, preprocessing fitted on the train split),
 core.train (init, loss, optimizer, schedule, regularization, metrics) and core.train.epochs and core.train.loop (the
-epoch loop every run uses) and core.distributed (its DDP hooks and sharding). Built-in data sets are
+epoch loop every run uses) and core.distributed (its DDP hooks and sharding), and core.train.end_report
+(result.json's ECE / reliability, ROC / PR, perplexity and per-class report). Built-in data sets are
 regenerated with
 the same numpy / scikit-learn code; file sources are read from the path the project used (or
 `--data PATH`); the text corpus is copied beside the script. On CPU with one process, a seeded
@@ -39,7 +40,9 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", 
            "layerlab.core.train.init", "layerlab.core.train.imbalance", "layerlab.core.train.losses", "layerlab.core.train.metrics",
            "layerlab.core.train.augment",
            "layerlab.core.train.optim", "layerlab.core.train.regularize",
-           "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.events"]
+           "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.events",
+           "layerlab.core.train.end_report", "layerlab.core.train.calibration", "layerlab.core.train.curves",
+           "layerlab.core.train.generate"]
 SYNTHETIC = ("spiral", "moons", "circles", "xor", "blobs", "sine", "reverse")
 TABULAR = ("iris", "wine", "breast_cancer", "diabetes")
 

@@ -1,12 +1,13 @@
 """What result.json carries about a finished run beyond its epoch metrics, for the trainer and for
-rank 0 of a DDP run alike (`end_report`): the per-class report of each split's confusion matrix
+rank 0 of a DDP run alike (`end_report`) and for the exported train script (`run_fields`, which
+it copies): the per-class report of each split's confusion matrix
 with the class names, and from the model's outputs on the validation and test splits the
 calibration (val/test_ece, reliability: calibration.py), a binary run's ROC / PR curves
 (val/test_roc_auc, val/test_pr_auc, curves: curves.py) and a next-token run's perplexity
 (val/test_perplexity: generate.py).
 
 Each split goes through the model once: the outputs a caller already has (the trainer's final
-test evaluation hands its own over) are used as they are, the other splits get one forward pass
+test evaluation and last validation pass hand their own over) are used as they are, the other splits get one forward pass
 in eval mode with the evaluation's batch and autocast, so the numbers equal those of a separate
 pass per measure.
 """
@@ -16,6 +17,11 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .calibration import _rows, kind_of, reliability
+from .curves import curves, scores_of
+from .generate import perplexity_of
+from .metrics import class_report
 
 SPLITS = ("val", "test")
 
@@ -42,32 +48,37 @@ def end_report(project, dataset, s, confusions: dict, outputs: dict | None = Non
     """result.json's end-of-run fields. `s`: the run's set-up (setup.build: compiled, data,
     eval_batch, autocast); `confusions`: split -> confusion matrix of its latest evaluation;
     `outputs`: split -> the output chunks a caller already computed with the final weights."""
-    from .calibration import _rows, _width, kind_of, reliability
-    from .curves import curves, scores_of
-    from .generate import GenerateError, check_sequence, perplexity_of
-    from .metrics import class_report
+    from .calibration import _width
+    from .generate import GenerateError, check_sequence
 
-    names = getattr(dataset, "class_names", None)
-    out: dict[str, Any] = {"class_report": {k: class_report(v, names) for k, v in confusions.items()}}
-    kind = kind_of(dataset.task, project.training.loss, _width(s.compiled))
     try:
         check_sequence(project)
         sequence = True
     except GenerateError:
         sequence = False
-    binary = kind is not None and int(getattr(dataset, "num_classes", 0) or 0) == 2
+    kind = kind_of(dataset.task, project.training.loss, _width(s.compiled))
+    return run_fields(s.compiled.module, s.data, kind, int(getattr(dataset, "num_classes", 0) or 0) == 2, sequence,
+                      getattr(dataset, "class_names", None), confusions, s.eval_batch, s.autocast, outputs)
+
+
+def run_fields(model, data: dict, kind, binary: bool, sequence: bool, names, confusions: dict, batch: int,
+               autocast=None, outputs: dict | None = None) -> dict[str, Any]:
+    """`end_report` for a model and its data splits as plain values (the exported train script
+    calls it too): `kind` as calibration.kind_of says (None: no probabilities), `binary` for two
+    classes, `sequence` for a next-token model."""
+    out: dict[str, Any] = {"class_report": {k: class_report(v, names) for k, v in confusions.items()}}
     if kind is not None:
         out["reliability"] = {}
     drawn: dict[str, Any] = {}
     for split in SPLITS:
-        x, y = s.data[f"x_{split}"], s.data[f"y_{split}"]
+        x, y = data[f"x_{split}"], data[f"y_{split}"]
         if sequence and x.shape[0] == 0:
             out[f"{split}_perplexity"] = None
         if (kind is None and not sequence) or x.shape[0] == 0:
             continue
         chunks = (outputs or {}).get(split)
         if chunks is None:
-            chunks = forward(s.compiled.module, x, s.eval_batch, s.autocast)
+            chunks = forward(model, x, batch, autocast)
         raw = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
         if sequence:
             out[f"{split}_perplexity"] = perplexity_of(raw.float(), y)

@@ -48,6 +48,12 @@ def test_script_reproduces_the_layerlab_run_without_layerlab(tmp_path):
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["world_size"] == 1 and result["status"] == "finished"
     assert abs(result["test_metrics"]["test_loss"] - want.test_metrics["test_loss"]) < 1e-6
+    # LayerLab's end-of-run fields (core.train.end_report, copied): calibration, per-class report by name
+    for split in ("val", "test"):
+        assert abs(result[f"{split}_ece"] - getattr(want, f"{split}_ece")) < 1e-6, split
+        assert result["reliability"][split]["count"] == want.reliability[split]["count"]
+        assert result["class_report"][split]["classes"] == want.class_report[split]["classes"] == ["arm 0", "arm 1", "arm 2"]
+        assert result["class_report"][split]["support"] == want.class_report[split]["support"]
     # its weights are keyed by node id: LayerLab loads them
     c = compile_graph(project.graph)
     load_weights(c.module, c.node_of_module, tmp_path / "run" / "last.safetensors")
@@ -65,6 +71,8 @@ def test_script_trains_with_ddp_under_torchrun(tmp_path):
     assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["world_size"] == 2 and result["status"] == "finished" and result["epochs_run"] == 3
+    assert result["test_ece"] >= 0 and sum(result["reliability"]["test"]["count"]) == \
+        sum(result["class_report"]["test"]["support"])
     rows = _metrics(tmp_path / "run" / "metrics.csv")
     assert len(rows) == 3 and float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
     assert out.stdout.count("finished:") == 1           # rank 0 alone reports and writes
