@@ -33,7 +33,7 @@ from ..distributed.fit import fit
 from ..train.augment import build_augmenter
 from ..train.calibration import kind_of
 from ..train.end_report import run_fields
-from ..train.imbalance import loss_weights, sampler_cdf
+from ..train.imbalance import apply_flags, loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
 from ..train.metrics import class_report, metric_names, predictor
@@ -73,6 +73,9 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, help=f"learning rate (default {TRAINING.get('lr')})")
     p.add_argument("--seed", type=int, help=f"training seed (default {TRAINING.get('seed')})")
     p.add_argument("--device", help="auto, cpu or cuda (default: the project's)")
+    p.add_argument("--class-weights", dest="class_weights",
+                   help=f"none, balanced or W1,W2,... one per class (default {TRAINING.get('class_weights')})")
+    p.add_argument("--sampler", choices=("none", "balanced"), help=f"default {TRAINING.get('sampler')}")
     p.add_argument("--data", help="the data file or folder (default: the one the project used)")
     p.add_argument("--out", default="run", help="output folder (default: ./run)")
     p.add_argument("--quiet", action="store_true")
@@ -159,6 +162,11 @@ def main(argv=None) -> int:
     for name in ("epochs", "batch_size", "lr", "seed", "device"):
         if getattr(args, name) is not None:
             setattr(spec, name, getattr(args, name))
+    try:
+        apply_flags(spec, args.class_weights, args.sampler)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     device = pick_device(spec.device, int(os.environ.get("LOCAL_RANK", "0")))
@@ -173,6 +181,12 @@ def main(argv=None) -> int:
         paths["images" if DATA.get("dataset") == "idx" else "path"] = args.data
     data_spec = SimpleNamespace(**DATA)
     dataset = _finish(data_spec, load_raw(paths))
+    k = int(dataset.num_classes or 0)
+    if getattr(spec, "class_weights", "none") == "custom" and len(spec.custom_class_weights) != k:
+        if rank == 0:
+            print(f"class weights: {len(spec.custom_class_weights)} given but the data has {k} classes: "
+                  "give one weight per class, in class order", file=sys.stderr)
+        return 2
     model, s = build_setup(spec, dataset, device)
     out_dir = Path(args.out)
     columns = ["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"]

@@ -22,6 +22,8 @@ import math
 
 import torch
 
+from ..specs import MAX_CLASS_WEIGHTS
+
 IMBALANCE_RATIO = 5.0      # largest / smallest class count from which a set counts as imbalanced
 
 
@@ -73,7 +75,6 @@ def balanced_draw(cdf: torch.Tensor, n: int, generator: torch.Generator) -> torc
 
 
 def apply_flags(spec, class_weights: str | None = None, sampler: str | None = None) -> None:
-    from ..specs import MAX_CLASS_WEIGHTS
     if class_weights is not None:
         text = class_weights.strip()
         if text.lower() in ("none", "balanced"):

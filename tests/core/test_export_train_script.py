@@ -111,3 +111,29 @@ def test_text_script_ships_its_corpus(tmp_path):
     gen = import_generated(paths[0])
     raw = gen.load_raw(gen.DATA_PATHS)
     assert raw.x.shape[1] == 32 and raw.x.dtype == np.int64
+
+
+def test_script_takes_the_imbalance_flags(tmp_path, capsys):
+    """`--class-weights` / `--sampler` as `layerlab train` takes them (imbalance.apply_flags, copied)."""
+    import torch.nn.functional as F
+
+    project = load_project(template_path("mlp"))
+    project.data = DataSpec(dataset="moons")
+    project.graph.by_name("logits").params["units"] = 2
+    gen = import_generated(export(project, None, "train-script", tmp_path / "train.py")[0])
+    threads = torch.get_num_threads()
+    try:
+        for flags, says in ((["--class-weights", "1,-2"], "above 0 (got -2)"),
+                            (["--class-weights", "1,2,3"], "3 given but the data has 2 classes")):
+            assert gen.main(["--out", str(tmp_path / "no"), *flags]) == 2
+            assert says in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(threads)
+    assert not (tmp_path / "no").exists()
+    spec = SimpleNamespace(**gen.TRAINING)
+    gen.apply_flags(spec, "1,3", "balanced")
+    dataset = gen._finish(SimpleNamespace(**gen.DATA), gen.load_raw(gen.DATA_PATHS))
+    _, s = gen.build_setup(spec, dataset, torch.device("cpu"))
+    out, y = torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 1, 1])
+    assert torch.allclose(s.loss_fn(out, y), F.cross_entropy(out, y, weight=torch.tensor([1.0, 3.0])))
+    assert s.sample_cdf is not None
