@@ -4,7 +4,8 @@
     write_imported(imported, out, force=False)   (a LayerLab folder: project, weights, preprocessing)
 
 Operators map to catalogue layers one to one or through small fusions (MatMul+Add -> Dense,
-ReduceMean over space -> GlobalAvgPool, reshapes collapse into Flatten/Reshape or vanish);
+ReduceMean over space -> GlobalAvgPool, reshapes collapse into Flatten/Reshape or vanish, a whole
+exported self-attention -> MultiheadSelfAttention, a pre-norm block -> TransformerBlock);
 anything else is named with its node in one `OnnxImportError` and nothing is written.
 """
 from __future__ import annotations

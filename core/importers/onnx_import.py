@@ -47,6 +47,7 @@ class Builder:
         self.poisoned: set[str] = set()     # outputs of refused nodes: their consumers stay quiet
         self._made: dict[tuple, str] = {}
         self._outs: dict[str, tuple] = {}
+        self.sliced_from: dict[str, str] = {}
 
     # ------------------------------------------------------------ what handlers read
     def const(self, name):
@@ -67,6 +68,28 @@ class Builder:
     def made_val(self, nid: str, shape: tuple) -> Val:
         return Val(nid, tuple(shape), tuple(shape), self._outs.get(nid, ("", "float"))[1])
 
+    def fold(self, node) -> bool:
+        """A node computed from constants only (a slice of a table, shape arithmetic) becomes a
+        constant, evaluated by onnx's reference implementation; a slice from row 0 remembers the
+        table it was cut from (`sliced_from`)."""
+        ins = [i for i in node.input if i]
+        if not ins or any(self.const(i) is None for i in ins):
+            return False
+        from onnx.reference import ReferenceEvaluator
+
+        try:
+            outs = ReferenceEvaluator(node).run(None, {i: self.const(i) for i in ins})
+        except Exception:
+            return False
+        for name, value in zip(node.output, outs):
+            self.m.consts[name] = np.asarray(value)
+        if node.op_type == "Slice" and np.asarray(self.const(node.input[1])).tolist() == [0]:
+            axes = self.const(node.input[3]) if len(node.input) > 3 and node.input[3] else np.array([0])
+            steps = self.const(node.input[4]) if len(node.input) > 4 and node.input[4] else np.array([1])
+            if np.asarray(axes).tolist() == [0] and np.asarray(steps).tolist() == [1]:
+                self.sliced_from[node.output[0]] = node.input[0]
+        return True
+
     # ------------------------------------------------------------ what handlers do
     def refuse(self, node, why: str) -> None:
         self.poisoned.update(node.output)
@@ -81,6 +104,15 @@ class Builder:
             return self.refused.append(f"reshape to {out!r}: {list(shape)} does not hold {list(src.base)}")
         self.vals[out] = Val(src.nid, shape, src.base, src.dtype)
 
+    def replace_id(self, old: str, new: str) -> None:
+        """Node `old` was fused into `new`: values made from it now come from `new`."""
+        for name, v in list(self.vals.items()):
+            if v.nid == old:
+                self.vals[name] = Val(new, v.shape, v.base, v.dtype)
+        for (nid, shape), made in list(self._made.items()):
+            if nid == old:
+                self._made[(new, shape)] = self._made.pop((nid, shape))
+
     def materialize(self, v: Val) -> str:
         if v.shape == v.base:
             return v.nid
@@ -94,9 +126,9 @@ class Builder:
         return self._made[key]
 
     def layer(self, type: str, params: dict, inputs: list[Val], node, weights: dict | None = None,
-              out_shape: tuple | None = None) -> str:
+              out_shape: tuple | None = None, scope: str | None = None) -> str:
         srcs = [self.materialize(v) for v in inputs]
-        made = self.graph.add_node(type, params, name=self._name(type, node, weights))
+        made = self.graph.add_node(type, params, name=self._name(type, node, weights, scope))
         for slot, src in enumerate(srcs):
             self.graph.connect(src, made.id, slot)
         shape = out_shape or self.shape(node.output[0])
@@ -109,13 +141,12 @@ class Builder:
             self.vals[node.output[0]] = Val(made.id, shape, shape)
         return made.id
 
-    def _name(self, type: str, node, weights) -> str | None:
+    def _name(self, type: str, node, weights, scope: str | None = None) -> str | None:
         """The torch module's name when the exporter kept it (weights 'network.conv1.weight', or
-        the node's module scope), else None (the graph numbers it)."""
-        hint = ""
-        if weights and len(node.input) > 1 and node.input[1].endswith(".weight"):
-            hint = node.input[1].removesuffix(".weight")
-        elif not weights and len(scopes(node)) >= 3:
+        the node's module scope, 'network.block1.attn'), else None (the graph numbers it)."""
+        hint = scope or next((i.removesuffix(".weight") for i in node.input[:2]
+                              if weights and i.endswith(".weight")), "")
+        if not hint and len(scopes(node)) >= 3:
             hint = scopes(node)[-2]
         hint = re.sub(r"\W", "_", hint.removeprefix("network.")).strip("_")
         if not hint or hint[0].isdigit():
@@ -130,25 +161,34 @@ class Builder:
 def import_onnx(path: str | os.PathLike) -> Imported:
     """Read `path` into an editable graph with its weights; OnnxImportError names every operator
     that does not map (with its node) or any other reason, and nothing is half-made."""
-    from . import onnx_ops
+    from . import onnx_ops, onnx_patterns
 
     model = read_model(path)
     b = Builder(model)
+    ends, inside, notes = onnx_patterns.find(model)
     pre, skip = _preprocessing(model)
     inp = b.graph.add_node("Input", {"shape": list(model.input_shape), "dtype": model.input_dtype}, name="x")
     first = Val(inp.id, model.input_shape, model.input_shape, "long" if model.input_dtype == "int64" else "float")
     b._outs[inp.id] = (model.input_shape, first.dtype)
     b.vals[model.input_name] = first
-    for node in model.proto.graph.node:
-        if node.op_type == "Constant":
+    for k, node in enumerate(model.proto.graph.node):
+        if node.op_type == "Constant" or k in inside:
             continue
         if node.name in skip:
             for o in node.output:
                 b.vals[o] = first          # the network starts where LayerLab's preprocessing ends
             continue
+        if k in ends:                      # the last node of an op sequence one layer computes
+            if ends[k].x in b.poisoned:
+                b.poisoned.add(ends[k].y)
+            else:
+                onnx_ops.self_attention(b, node, ends[k])
+            continue
         handler = onnx_ops.OPS.get(node.op_type)
         if any(i in b.poisoned for i in node.input):
             b.poisoned.update(node.output)
+        elif b.fold(node):
+            pass
         elif handler is None:
             b.refuse(node, "no catalogue layer does this")
         else:
@@ -156,8 +196,10 @@ def import_onnx(path: str | os.PathLike) -> Imported:
     out_name = model.proto.graph.output[0].name
     if b.refused:
         n = len(b.refused)
+        why = f" ({'; '.join(notes[:2])})" if notes else ""
         raise OnnxImportError(f"{model.path.name}: {n} operator{'s' if n != 1 else ''} cannot be mapped to "
-                              f"LayerLab layers: {'; '.join(b.refused[:6])}{' …' if n > 6 else ''}")
+                              f"LayerLab layers: {'; '.join(b.refused[:6])}{' …' if n > 6 else ''}{why}")
+    onnx_ops.fuse_transformer_blocks(b)
     if out_name not in b.vals:
         raise OnnxImportError(f"{model.path.name}: the output {out_name!r} is a constant, not computed from the input")
     out = b.graph.add_node("Output", {}, name="out")

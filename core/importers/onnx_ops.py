@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .onnx_read import attrs
+from .onnx_read import attrs, scopes
 
 ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh"}
 
@@ -50,7 +50,37 @@ def add(b, node):
             b.graph.set_param(nid, "bias", True)
             b.weights[nid]["bias"] = np.asarray(c, np.float32).reshape(units).copy()
             return b.alias(node.output[0], b.val(src))
-    return b.refuse(node, "adding a constant tensor has no layer (only a Dense bias after MatMul)")
+    x = b.val(src)
+    if c is not None and x is not None and len(x.shape) == 2 and _squeeze_lead(c).shape == x.shape:
+        return positional(b, node, x, src, node.input[1] if left is not None else node.input[0])
+    return b.refuse(node, "adding a constant tensor has no layer (only a Dense bias after MatMul, "
+                          "or a [T, D] position table to a sequence)")
+
+
+def _squeeze_lead(c):
+    c = np.asarray(c)
+    while c.ndim > 2 and c.shape[0] == 1:
+        c = c[0]
+    return c
+
+
+def positional(b, node, x, src, table_name):
+    """sequence + constant [T, D]: PositionalEncoding, sinusoidal when the table is the sinusoid
+    table, else learned (the whole table it was sliced from, so max_len survives the trip)."""
+    from ..layers.modules import PositionalEncoding
+
+    table = _squeeze_lead(b.const(table_name)).astype(np.float32)
+    t, d = x.shape
+    full = b.const(b.sliced_from.get(table_name, "")) if table_name in b.sliced_from else None
+    if full is not None and np.ndim(full) == 2 and full.shape[1] == d and full.shape[0] >= t:
+        table = np.asarray(full, np.float32)
+    if d % 2 == 0:
+        sines = PositionalEncoding(d, table.shape[0]).table.numpy()
+        if np.allclose(sines, table, atol=1e-6, rtol=0):
+            return b.layer("PositionalEncoding", {"kind": "sinusoidal", "max_len": int(table.shape[0]),
+                                                  "dropout": 0.0}, [x], node)
+    b.layer("PositionalEncoding", {"kind": "learned", "max_len": int(table.shape[0]), "dropout": 0.0}, [x], node,
+            {"table": table})
 
 
 def conv(b, node):
@@ -185,6 +215,83 @@ def gather(b, node):
         return b.refuse(node, "only looking up token ids in a constant table maps to Embedding")
     b.layer("Embedding", {"vocab": int(table.shape[0]), "dim": int(table.shape[1])}, [ids], node,
             {"weight": np.asarray(table, np.float32)})
+
+
+def self_attention(b, node, match):
+    """The op sequence `onnx_patterns.find` recognised as multi-head self-attention, ending at `node`."""
+    x = b.val(match.x)
+    if x is None or len(x.shape) != 2:
+        return b.refuse(node, "self-attention over something that is not a computed [T, D] sequence")
+    path = scopes(node)[1:-1]          # LayerLab's own attention layer wraps torch's as `.attn`
+    scope = path[-2] if len(path) >= 2 and path[-1] == path[-2] + ".attn" else (path[-1] if path else None)
+    nid = b.layer("MultiheadSelfAttention", {"heads": match.heads, "causal": match.causal, "dropout": 0.0},
+                  [x], node, match.weights, out_shape=x.shape, scope=scope)
+    b.vals[match.y] = b.made_val(nid, x.shape)
+
+
+def fuse_transformer_blocks(b):
+    """x → LayerNorm → attention → (+x) → LayerNorm → Dense → GELU → Dense → (+), each feeding only
+    the next, is what one TransformerBlock computes: replace the eight layers with it."""
+    g = b.graph
+
+    def only_next(nid, kind):
+        outs = g.outputs_of(nid)
+        if len(outs) != 1 or g.nodes[outs[0].dst].type != kind:
+            return None
+        return outs[0].dst
+
+    def src(nid, slot=0):
+        return next(e.src for e in g.inputs_of(nid) if e.slot == slot)
+
+    for ln1 in [n.id for n in g.nodes.values() if n.type == "LayerNorm"]:
+        if ln1 not in g.nodes:
+            continue
+        att = only_next(ln1, "MultiheadSelfAttention")
+        x0 = src(ln1)
+        add1 = att and only_next(att, "Add")
+        if not add1 or {src(add1, 0), src(add1, 1)} != {x0, att}:
+            continue
+        nexts = {g.nodes[e.dst].type: e.dst for e in g.outputs_of(add1)}
+        if len(g.outputs_of(add1)) != 2 or set(nexts) != {"LayerNorm", "Add"}:
+            continue
+        ln2, add2 = nexts["LayerNorm"], nexts["Add"]
+        d1 = only_next(ln2, "Dense")
+        act = d1 and only_next(d1, "GELU")
+        d2 = act and only_next(act, "Dense")
+        if not d2 or only_next(d2, "Add") != add2 or {src(add2, 0), src(add2, 1)} != {add1, d2}:
+            continue
+        width, ff = b._outs[x0][0][-1], g.nodes[d1].params["units"]
+        p_att = g.nodes[att].params
+        if (ff % width or any(abs(g.nodes[n].params["eps"] - 1e-5) > 1e-9 for n in (ln1, ln2))
+                or p_att["dropout"] or len(b._outs[x0][0]) != 2):
+            continue
+        w = {}
+        for prefix, nid in (("norm1.", ln1), ("attn.", att), ("norm2.", ln2), ("mlp.0.", d1), ("mlp.2.", d2)):
+            for key, value in b.weights[nid].items():
+                w[prefix + key] = value
+        for prefix, units in (("mlp.0.", ff), ("mlp.2.", width)):
+            w.setdefault(prefix + "bias", np.zeros(units, np.float32))
+        inner = (ln1, att, add1, ln2, d1, act, d2, add2)
+        name = _common_name([g.nodes[n].name for n in inner])
+        consumers = [(e.dst, e.slot) for e in g.outputs_of(add2)]
+        for n in inner:
+            g.remove_node(n)
+        name = name if name and not g.by_name(name) else None
+        block = g.add_node("TransformerBlock", {"heads": p_att["heads"], "ff_mult": ff // width,
+                                                "causal": p_att["causal"], "dropout": 0.0}, name=name)
+        g.connect(x0, block.id)
+        for dst, slot in consumers:
+            g.connect(block.id, dst, slot)
+        b.weights[block.id] = w
+        b._outs[block.id] = b._outs[add2]
+        b.replace_id(add2, block.id)
+
+
+def _common_name(names):
+    """'block1' from 'block1_norm1', 'block1_attn_attn', … (the exporter's module scopes), else None."""
+    first = names[0]
+    prefix = first[:first.rfind("_")] if "_" in first else ""
+    return prefix if prefix and all(n.startswith(prefix + "_") for n in names[1:2]) else None
 
 
 def passthrough(b, node):

@@ -21,7 +21,7 @@ from layerlab.core.resources import template_path
 
 from .resnet18 import ResNet18, randomized
 
-MAPPED = ("mlp", "deep_mlp", "digits_cnn", "resnet_block")
+TEMPLATES = ("mlp", "deep_mlp", "digits_cnn", "resnet_block", "tiny_transformer")
 
 
 def _random_state(compiled, seed=0):
@@ -37,14 +37,15 @@ def _random_state(compiled, seed=0):
 
 def _inputs(compiled, n=6, seed=1):
     g = torch.Generator().manual_seed(seed)
+    if compiled.input_type.dtype == "long":
+        vocab = next(m.num_embeddings for m in compiled.module.modules() if isinstance(m, torch.nn.Embedding))
+        return torch.randint(0, vocab, (n, *compiled.input_type.shape), generator=g)
     return torch.randn(n, *compiled.input_type.shape, generator=g)
 
 
-@pytest.mark.parametrize("template", MAPPED)
-def test_template_exported_to_onnx_imports_with_same_outputs(template, tmp_path):
-    project = load_project(template_path(template))
+def _round_trip(project, tmp_path, seed=0):
     compiled = compile_graph(project.graph)
-    model = _random_state(compiled)
+    model = _random_state(compiled, seed)
     save_weights_readable(model, compiled.node_of_module, tmp_path / "w.safetensors")
     path = export(project, tmp_path / "w.safetensors", "onnx", tmp_path / "m.onnx")[0]
     imported = import_onnx(path)
@@ -52,7 +53,14 @@ def test_template_exported_to_onnx_imports_with_same_outputs(template, tmp_path)
     with torch.no_grad():
         want, got = model(x), imported.compiled.module(x)
     assert got.shape == want.shape
-    assert float((got - want).abs().max()) <= 1e-5
+    return imported, float((got - want).abs().max())
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_template_exported_to_onnx_imports_with_same_outputs(template, tmp_path):
+    project = load_project(template_path(template))
+    imported, diff = _round_trip(project, tmp_path)
+    assert diff <= 1e-5
     assert imported.info["max_abs_diff"] <= 1e-5
     types = [n.type for n in imported.project.graph.nodes.values()]
     assert types.count("Add") == [n.type for n in project.graph.nodes.values()].count("Add")
@@ -60,13 +68,65 @@ def test_template_exported_to_onnx_imports_with_same_outputs(template, tmp_path)
     assert len(positions) == len(types)                        # laid out, not stacked at (0, 0)
 
 
-def test_transformer_template_is_refused_naming_its_operators(tmp_path):
-    """The tiny transformer's attention is exported as Transpose/Slice/MatMul arithmetic that no
-    catalogue layer expresses one to one: the import refuses, naming the operators and nodes."""
+def _layers(graph):
+    return sorted((n.name, n.type, tuple(sorted(n.params.items()))) for n in graph.nodes.values()
+                  if not n.spec.role and n.type != "LayerNorm")
+
+
+def test_transformer_comes_back_as_the_same_layers(tmp_path):
+    """Attention exported as ~40 Transpose/Reshape/Gather/MatMul/Softmax nodes per block comes back
+    as one attention layer, and LayerNorm → attention → add → LayerNorm → MLP → add as the
+    TransformerBlock it was; the learned position table keeps its 256 rows though 32 are used."""
     project = load_project(template_path("tiny_transformer"))
-    path = export(project, None, "onnx", tmp_path / "t.onnx")[0]
-    with pytest.raises(OnnxImportError, match=r"cannot be mapped.*(Transpose|Slice) node 'node_"):
-        import_onnx(path)
+    imported, _ = _round_trip(project, tmp_path, seed=5)
+    assert _layers(imported.project.graph) == _layers(project.graph)
+    assert [n.name for n in imported.project.graph.nodes.values() if n.type == "LayerNorm"] == ["norm"]
+    count = lambda m: sum(p.numel() for p in m.parameters())                     # noqa: E731
+    assert count(imported.compiled.module) == count(compile_graph(project.graph).module)
+
+
+def _sequence_project(*middle):
+    from layerlab.core.graph import Graph
+    from layerlab.core.project import Project
+
+    g = Graph()
+    chain = [g.add_node("Input", {"shape": [12], "dtype": "int64"}, name="ids"),
+             g.add_node("Embedding", {"vocab": 40, "dim": 16}, name="embed"),
+             *(g.add_node(kind, params, name=name) for name, kind, params in middle),
+             g.add_node("Dense", {"units": 5}, name="head"), g.add_node("Output", {}, name="out")]
+    for a, b in zip(chain, chain[1:]):
+        g.connect(a.id, b.id)
+    return Project(graph=g, name="seq")
+
+
+def test_bare_attention_and_sinusoidal_positions_import_as_those_layers(tmp_path):
+    """Not causal (no mask in the file), heads 2, sinusoids baked in as a constant table: the
+    same two layers come back, with the same outputs."""
+    project = _sequence_project(("pos", "PositionalEncoding", {"kind": "sinusoidal", "max_len": 12}),
+                                ("attn", "MultiheadSelfAttention", {"heads": 2, "causal": False}),
+                                ("act", "ReLU", {}))
+    imported, diff = _round_trip(project, tmp_path)
+    assert diff <= 1e-5
+    assert _layers(imported.project.graph) == _layers(project.graph)
+
+
+def test_attention_the_catalogue_cannot_express_is_named(tmp_path):
+    """Attention whose scores are not scaled by 1/√(head width): no layer computes it; the import
+    names the nodes it cannot map and why the Softmax is not the attention it knows."""
+    from onnx import numpy_helper
+
+    project = _sequence_project(("attn", "MultiheadSelfAttention", {"heads": 2, "causal": True}))
+    compiled = compile_graph(project.graph)
+    path = export(project, None, "onnx", tmp_path / "m.onnx")[0]
+    model = onnx.load(str(path))
+    for init in model.graph.initializer:                      # the √√(1/d) factor on Q and on Kᵀ
+        if init.name in {n.input[1] for n in model.graph.node if n.op_type == "Mul"}:
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 2, init.name))
+    onnx.save(model, str(tmp_path / "odd.onnx"))
+    with pytest.raises(OnnxImportError, match=r"cannot be mapped.*Softmax node .* is not self-attention "
+                                              r"LayerLab knows \(scores are scaled by"):
+        import_onnx(tmp_path / "odd.onnx")
+    assert compiled.analysis.ok
 
 
 def test_resnet18_imports_with_skip_connections_and_same_outputs(tmp_path):
