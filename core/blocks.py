@@ -30,6 +30,35 @@ class BlockError(Exception):
     """A block file that cannot be read or a selection that cannot become a block; one line."""
 
 
+# ---------------------------------------------------------------- layers inside block instances
+QUALIFIER = "/"     # "n5/n3": inner node n3 of block instance n5 (the compiler's LayerRef.qid)
+
+
+def qualified_layers(graph: Graph) -> dict[str, Node]:
+    """Qualified id -> Node for every layer of the network (no Input/Output/ports): block
+    instances, then their inner layers as "instance/inner" (recursively). Torch-free; a block
+    that (crafted) contains itself is walked once."""
+    out: dict[str, Node] = {}
+
+    def walk(g: Graph, prefix: str, seen: tuple[str, ...]) -> None:
+        for node in g.nodes.values():
+            if node.spec.role or node.spec.port:
+                continue
+            out[prefix + node.id] = node
+            block = node.params.get("block") if node.spec.block else None
+            if block in graph.blocks and block not in seen:
+                walk(graph.blocks[block], f"{prefix}{node.id}{QUALIFIER}", (*seen, block))
+
+    walk(graph, "", ())
+    return out
+
+
+def within(qid: str, ids) -> bool:
+    """`qid` is one of `ids` or inside a block instance that is."""
+    parts = qid.split(QUALIFIER)
+    return any(QUALIFIER.join(parts[:k]) in ids for k in range(1, len(parts) + 1))
+
+
 # ---------------------------------------------------------------- make a block from a selection
 @dataclass
 class BlockPlan:

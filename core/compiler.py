@@ -77,6 +77,40 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: st
     return Compiled(gm, in_type, a.shapes[a.output_id], node_of_module, a, blocks)
 
 
+@dataclass(frozen=True)
+class LayerRef:
+    """One layer of a compiled network, block instances' inner layers included."""
+    path: str            # module path from the network: "res1.conv_b" (the probe rows' names)
+    qid: str             # node id qualified by the block instances around it: "n5/n3"
+    module: object       # torch.nn.Module
+    node: object | None  # the graph Node (needs the graph), None without one
+    block: bool          # a block instance: its own layers follow it
+    owner: object | None = None   # the (sub-)graph holding `node`
+
+
+QUALIFIER = "/"           # joins a block instance's node id and an inner node id: "n5/n3"
+
+
+def walk_layers(compiled, graph: Graph | None = None) -> list[LayerRef]:
+    """Every layer in graph order; a block instance comes first, then its inner layers (in its
+    sub-graph's order, recursively), addressed by qualified ids. `graph` (the network's, holding
+    the block definitions) gives each ref its Node."""
+    out: list[LayerRef] = []
+    defs = graph.blocks if graph is not None else {}
+
+    def walk(c, g, path, qid):
+        inner_of = getattr(c, "blocks", {}) or {}
+        for name, nid in c.node_of_module.items():
+            node = g.nodes.get(nid) if g is not None else None
+            out.append(LayerRef(path + name, qid + nid, getattr(c.module, name), node, nid in inner_of, g))
+            if nid in inner_of:
+                block = c.analysis.resolved[nid].block
+                walk(inner_of[nid], defs.get(block), f"{path}{name}.", f"{qid}{nid}{QUALIFIER}")
+
+    walk(compiled, graph, "", "")
+    return out
+
+
 def example_input(t: TensorType, batch: int = 2, vocab: int = 2):
     """A random batch matching an Input's type (token ids below `vocab` for int64)."""
     import torch

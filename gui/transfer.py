@@ -57,8 +57,8 @@ class TransferUI:
 
     # ------------------------------------------------------------ inspector rows
     def _rows(self, layout, node) -> None:
-        if node.spec.count is None:          # no weights: nothing to freeze
-            return
+        if node.spec.count is None and not node.spec.block:   # no weights: nothing to freeze
+            return                           # (a block instance: its switch covers every layer inside)
         t = self.window.document.project.training
         ready = self.ctx is not None
         trainable = QCheckBox("Trainable", objectName="inspectorTrainable", checked=node.id not in t.frozen)

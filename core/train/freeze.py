@@ -2,7 +2,8 @@
 file keyed by node id; layers it does not cover keep their init), keep `training.frozen` layers
 fixed (no gradients, not in the optimizer, BatchNorm running statistics not updated: frozen norms
 always normalize with their stored statistics), and scale the learning rate per layer
-(`training.lr_multipliers`: each parameter group's lr × the factor, which schedules then scale)."""
+(`training.lr_multipliers`: each parameter group's lr × the factor, which schedules then scale).
+A block instance's id covers every layer inside it; "instance/inner" ids name one inner layer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,15 +14,20 @@ from ..analysis import Problem
 
 
 def problems(project, base_dir=None) -> list[Problem]:
-    """Frozen / multiplied layers that do not exist, nothing left to train, unreadable start weights."""
-    t, nodes = project.training, project.graph.nodes
+    """Frozen / multiplied layers that do not exist, nothing left to train, unreadable start weights.
+    Ids may name layers inside block instances ("n5/n3", core.blocks.qualified_layers)."""
+    from ..blocks import qualified_layers, within
+
+    t = project.training
+    layers = qualified_layers(project.graph)
     out = []
     for nid in [*t.frozen, *t.lr_multipliers]:
-        if nid not in nodes:
+        if nid not in layers:
             out.append(Problem(None, f"training settings name layer {nid!r}, which the network no longer has",
                                "open the layer settings again (the stale entry is ignored)", "warning"))
-    weighted = [n for n in nodes.values() if n.spec.count is not None]
-    if weighted and t.frozen and not any(n.id not in t.frozen for n in weighted):
+    weighted = [q for q, n in layers.items() if n.spec.count is not None and not n.spec.block]
+    frozen = set(t.frozen)
+    if weighted and frozen and all(within(q, frozen) for q in weighted):
         out.append(Problem(None, "every layer with weights is frozen: nothing would train",
                            "switch Trainable back on for at least one layer (usually the last Dense)"))
     if t.start_weights and not _resolve(t.start_weights, base_dir).is_file():
@@ -61,19 +67,22 @@ def load_start_weights(compiled, spec, base_dir=None) -> list[str]:
 
 def apply_freeze(compiled, spec) -> list[str]:
     """requires_grad off for frozen layers' parameters, and their BatchNorm kept in eval mode
-    (a forward pre-hook: model.train() elsewhere cannot switch it back). Returns frozen names."""
+    (a forward pre-hook: model.train() elsewhere cannot switch it back). A frozen block instance
+    freezes every layer inside it; "n5/n3" freezes one inner layer of instance n5. Returns the
+    frozen layers' module paths ("res1", "res2.conv_b")."""
+    from ..compiler import walk_layers
+
     frozen = set(spec.frozen)
     names = []
-    for name, nid in compiled.node_of_module.items():
-        if nid not in frozen:
+    for ref in walk_layers(compiled):
+        if ref.qid not in frozen:
             continue
-        module = getattr(compiled.module, name)
-        for p in module.parameters():
+        for p in ref.module.parameters():
             p.requires_grad_(False)
-        for m in module.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+        for m in ref.module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not m._forward_pre_hooks:
                 m.register_forward_pre_hook(_keep_eval)
-        names.append(name)
+        names.append(ref.path)
     return names
 
 
@@ -87,10 +96,13 @@ def apply_lr_multipliers(optimizer, compiled, spec) -> None:
     factors = {nid: float(m) for nid, m in spec.lr_multipliers.items() if float(m) != 1.0}
     if not factors:
         return
+    from ..compiler import walk_layers
+
     factor_of = {}
-    for name, nid in compiled.node_of_module.items():
-        for p in getattr(compiled.module, name).parameters():
-            factor_of[id(p)] = factors.get(nid, 1.0)
+    for ref in walk_layers(compiled):      # a block instance first, then its layers: the innermost wins
+        if ref.qid in factors:
+            for p in ref.module.parameters():
+                factor_of[id(p)] = factors[ref.qid]
     groups = []
     for g in optimizer.param_groups:
         by_factor: dict[float, list] = {}

@@ -196,9 +196,28 @@ def initialize(compiled, graph, spec) -> dict[str, str]:
         scheme = spec.init_overrides.get(node_id, spec.init)
         act, slope = init_activation(graph, node_id, spec.loss)
         init_module(module, scheme, act, slope, spec.init_constant)
-        if scheme != "auto":
-            used[node_id] = scheme
-        else:
-            used[node_id] = (f"xavier_normal ×{LOGITS_GAIN:g} (auto, logits)" if act == LOGITS
-                             else f"{resolve_scheme(scheme, act)} (auto)")
+        used[node_id] = _described(scheme, act)
+    _inner_overrides(compiled, graph, spec, used)
     return used
+
+
+def _described(scheme: str, act: str) -> str:
+    if scheme != "auto":
+        return scheme
+    return f"xavier_normal ×{LOGITS_GAIN:g} (auto, logits)" if act == LOGITS else f"{resolve_scheme(scheme, act)} (auto)"
+
+
+def _inner_overrides(compiled, graph, spec, used: dict[str, str]) -> None:
+    """Overrides for layers inside block instances ("n5/n3"), applied after the instance's own
+    init, with `auto` keyed on the next layer inside the block."""
+    from ..compiler import QUALIFIER, walk_layers
+
+    if not any(QUALIFIER in k for k in spec.init_overrides):
+        return
+    for ref in walk_layers(compiled, graph):
+        scheme = spec.init_overrides.get(ref.qid)
+        if scheme is None or QUALIFIER not in ref.qid or not any(True for _ in ref.module.parameters()):
+            continue
+        act, slope = init_activation(ref.owner, ref.node.id, spec.loss) if ref.owner is not None else ("", 0.0)
+        init_module(ref.module, scheme, act, slope, spec.init_constant)
+        used[ref.qid] = _described(scheme, act)

@@ -64,6 +64,29 @@ def layer_modules(compiled) -> list[tuple[str, nn.Module]]:
     return [(n.target, gm.get_submodule(n.target)) for n in gm.graph.nodes if n.op == "call_module"]
 
 
+def probed_layers(compiled, graph=None) -> list[tuple[str, nn.Module, str, str]]:
+    """(name, module, node id, LayerLab type) of every layer probes report, in graph order: a block
+    instance's inner layers stand in for the instance, named by module path ("res1.conv_b") with
+    qualified node ids ("n5/n3"); their types come from the block's sub-graph when `graph` is given."""
+    from ..compiler import walk_layers
+
+    out = []
+    for ref in walk_layers(compiled, graph):
+        if ref.block:
+            continue
+        if ref.node is not None:
+            kind = ref.node.type
+        else:
+            cls = type(ref.module).__name__
+            kind = type_of_class(ref.module.rnn.mode if cls == "Recurrent" else cls)
+        out.append((ref.path, ref.module, ref.qid, kind))
+    return out
+
+
+def _modules(compiled) -> list[tuple[str, nn.Module]]:
+    return [(name, m) for name, m, _, _ in probed_layers(compiled)]
+
+
 def layer_types(compiled, graph=None, mods=None) -> dict[str, str]:
     """Sub-module name -> LayerLab type (from the graph when given, else from the module class)."""
     out = {}
@@ -198,23 +221,23 @@ def collect_probes(compiled, batch: torch.Tensor, epoch: int, bins: int = 30, gr
     the tensor's size: plot them as densities.
 
     graph: gives each layer its LayerLab type (otherwise guessed from the module class).
+    Block instances are probed layer by layer inside ("res1.conv_b", node id "n5/n3").
     grad_norms / update_ratios: from the helpers below, merged into the rows by layer name."""
     module = compiled.module
-    mods = layer_modules(compiled)
-    types = layer_types(compiled, graph, mods)
+    layers_ = probed_layers(compiled, graph)
+    mods = [(name, m) for name, m, _, _ in layers_]
     rows: dict[str, LayerStats] = {}
     handles = []
 
-    def hook_for(name, m):
+    def hook_for(name, m, node_id, kind):
         def hook(_mod, _inp, out):
             if name not in rows:  # a layer called twice (shared) is probed on its first call
-                node_id = compiled.node_of_module.get(name, name)
-                rows[name] = _stats(name, node_id, types[name], out, m, bins, max_values)
+                rows[name] = _stats(name, node_id, kind, out, m, bins, max_values)
         return hook
 
     try:
-        for name, m in mods:
-            handles.append(m.register_forward_hook(hook_for(name, m)))
+        for name, m, node_id, kind in layers_:
+            handles.append(m.register_forward_hook(hook_for(name, m, node_id, kind)))
         with probe_mode(module, batch_stats):
             module(batch)
     finally:
@@ -242,7 +265,7 @@ def grad_norms(compiled) -> dict[str, float]:
     """Per-layer L2 norm of the weights' gradients, as they are now (the last backward pass).
     Layers without weights or without gradients are left out. One host sync in all (GPU)."""
     names, sq = [], []
-    for name, m in layer_modules(compiled):
+    for name, m in _modules(compiled):
         grads = [w.grad for w in weight_tensors(m) if w.grad is not None]
         if grads:
             names.append(name)
@@ -252,7 +275,7 @@ def grad_norms(compiled) -> dict[str, float]:
 
 def snapshot_weights(compiled) -> dict[str, list[torch.Tensor]]:
     """Detached copies of every layer's weights, for `update_ratios` after an optimizer step."""
-    return {name: [w.detach().clone() for w in ws] for name, m in layer_modules(compiled)
+    return {name: [w.detach().clone() for w in ws] for name, m in _modules(compiled)
             if (ws := weight_tensors(m))}
 
 
@@ -261,7 +284,7 @@ def update_ratios(compiled, before: dict, steps: int = 1) -> dict[str, float]:
     that many optimizer steps ago (a rough per-step figure; one step is exact). A healthy
     per-step ratio is about 1e-3. Layers whose weights were all zero are left out."""
     out = {}
-    for name, m in layer_modules(compiled):
+    for name, m in _modules(compiled):
         old = before.get(name)
         if old is None:
             continue

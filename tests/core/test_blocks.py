@@ -235,3 +235,85 @@ print(json.dumps(dict(d=d, layerlab=[m for m in sys.modules if m.startswith(('la
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["layerlab"] == [] and got["d"] <= 1e-5, got
+
+
+# ---------------------------------------------------------------- training inside blocks
+def _digits_block_project():
+    """The digits template's data and training with a graph of two residual block instances."""
+    from layerlab.core.resources import template_path
+
+    project = load_project(template_path("digits_cnn"))
+    g = block_net()
+    g.set_param(g.by_name("x").id, "shape", [1, 8, 8])
+    project.graph = g
+    return project, g.by_name("res1").id, g.by_name("res2").id, g.blocks["res"]
+
+
+def _train(project, tmp_path, **training):
+    import dataclasses
+
+    from layerlab.core.train import Trainer
+    from layerlab.core.weights import read_weights
+
+    compiled = compile_graph(project.graph)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        compiled.module.train()(torch.randn(32, 1, 8, 8))                  # BatchNorm statistics move
+    save_weights_readable(compiled.module, compiled.node_of_module, tmp_path / "start.safetensors")
+    project.training = dataclasses.replace(project.training, epochs=1, batch_size=128, seed=3,
+                                           start_weights="start.safetensors", **training)
+    events = []
+    result = Trainer(project, base_dir=tmp_path, run_dir=tmp_path / "out").fit(events.append)
+    assert result.status == "finished", result.message
+    return read_weights(tmp_path / "start.safetensors")[0], read_weights(tmp_path / "out" / "last.safetensors")[0], events
+
+
+def test_a_frozen_block_instance_keeps_every_inner_weight_and_its_batchnorm_statistics(tmp_path):
+    project, res1, res2, _ = _digits_block_project()
+    before, after, events = _train(project, tmp_path, frozen=[res1], probe_every=1)
+    inside = [k for k in before if k.startswith(res1 + ".")]
+    assert any(".conv_a.weight" in k for k in inside) and any("bn_b.running_mean" in k for k in inside)
+    for k in inside:
+        assert torch.equal(before[k], after[k]), k
+    others = [k for k in before if k.startswith(res2 + ".") and "num_batches" not in k]
+    assert others and all(not torch.equal(before[k], after[k]) for k in others)
+    snaps = [e for e in events if type(e).__name__ == "ProbeSnapshot"]
+    assert snaps
+    rows = {s.name: s for s in snaps[-1].layers}
+    assert {"res1.conv_a", "res1.bn_a", "res1.relu_a", "res2.conv_b", "res2.relu"} <= set(rows)
+    assert "res1" not in rows and rows["res2.conv_b"].type == "Conv2d"
+
+
+def test_one_inner_layer_is_addressed_by_a_qualified_id(tmp_path):
+    """'res2-id/conv_b-id' freezes that one convolution of that one instance; its LR factor and
+    init override reach only it."""
+    from layerlab.core.specs import TrainSpec
+    from layerlab.core.train import freeze
+    from layerlab.core.train.init import initialize
+
+    project, res1, res2, sub = _digits_block_project()
+    conv_a, conv_b = sub.by_name("conv_a").id, sub.by_name("conv_b").id
+    before, after, _ = _train(project, tmp_path, frozen=[f"{res2}/{conv_b}"], probe_every=0)
+    assert torch.equal(before[f"{res2}.conv_b.weight"], after[f"{res2}.conv_b.weight"])
+    for k in (f"{res2}.conv_a.weight", f"{res1}.conv_b.weight"):
+        assert not torch.equal(before[k], after[k]), k
+    assert freeze.problems(project, tmp_path) == []
+    compiled = compile_graph(project.graph)
+    spec = TrainSpec(frozen=[f"{res1}/{conv_a}", "n999/n1"], lr_multipliers={res1: 0.5, f"{res1}/{conv_b}": 0.1},
+                     init_overrides={f"{res1}/{conv_a}": "zeros"})
+    used = initialize(compiled, project.graph, spec)
+    assert used[f"{res1}/{conv_a}"] == "zeros" and not compiled.module.res1.conv_a.weight.any()
+    assert compiled.module.res2.conv_a.weight.any()
+    assert freeze.apply_freeze(compiled, spec) == ["res1.conv_a"]
+    opt = torch.optim.SGD([p for p in compiled.module.parameters() if p.requires_grad], lr=1.0)
+    freeze.apply_lr_multipliers(opt, compiled, spec)
+    lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert lr_of[id(compiled.module.res1.conv_b.weight)] == 0.1
+    assert lr_of[id(compiled.module.res1.bn_a.weight)] == 0.5
+    assert lr_of[id(compiled.module.res2.conv_b.weight)] == 1.0
+    project.training = spec
+    assert [p.message for p in freeze.problems(project)] == [
+        "training settings name layer 'n999/n1', which the network no longer has"]
+    everything = [n.id for n in project.graph.nodes.values() if n.spec.count is not None or n.spec.block]
+    project.training = TrainSpec(frozen=everything)
+    assert any("every layer with weights is frozen" in p.message for p in freeze.problems(project))

@@ -40,6 +40,15 @@ def test_trainable_switch_and_lr_factor_are_undoable_and_marked(qtbot, tmp_path)
         assert win.document.project.training.lr_multipliers == {node.id: 0.1}
         _select(win, "relu1")                                        # no weights: no switch
         assert win.inspector.findChild(QCheckBox, "inspectorTrainable") is None
+        g = win.document.graph
+        win.scene.select_nodes([g.by_name(n).id for n in ("conv2", "bn2", "relu2")])
+        block = win.block_ui.make_block("pair")
+        win.scene.clearSelection()
+        win.scene.nodes[block].setSelected(True)                    # a block instance: one switch for its layers
+        box = win.inspector.findChild(QCheckBox, "inspectorTrainable")
+        assert box is not None and box.isChecked()
+        box.setChecked(False)
+        assert block in win.document.project.training.frozen and win.scene.nodes[block].frozen
     finally:
         close_window(win, ui)
 
