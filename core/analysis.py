@@ -19,6 +19,7 @@ from .layers import ParamError, ShapeError, TensorType
 
 MAX_FEATURES = 2**26          # values per sample at any node: 256 MB of float32 for one sample
 TRAIN_BYTES_PER_PARAM = 16
+MAX_NESTING = 8               # blocks inside blocks, levels (each level is an nn.Module inside the last)
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,13 @@ class Analysis:
         return [self.shapes[e.src] for e in graph.inputs_of(node_id)]
 
 
-def analyze(graph: Graph, ports: Sequence[TensorType] | None = None) -> Analysis:
-    """`ports`: analyze a block's sub-graph whose inputs get these types (None: a whole network)."""
+def analyze(graph: Graph, ports: Sequence[TensorType] | None = None, defs: dict | None = None,
+            within: tuple[str, ...] = ()) -> Analysis:
+    """`ports`: analyze a block's sub-graph whose inputs get these types (None: a whole network).
+    `defs`: the project's block definitions (default `graph.blocks`; a block's sub-graph is given
+    the network's), `within`: the blocks this sub-graph is inside (a block may not use itself)."""
     a = Analysis(ports=None if ports is None else tuple(ports))
+    defs = graph.blocks if defs is None else defs
     nodes = graph.nodes
     for node in nodes.values():
         try:
@@ -99,7 +104,7 @@ def analyze(graph: Graph, ports: Sequence[TensorType] | None = None) -> Analysis
         if any(t is None for t in ins):
             continue  # upstream already reported
         try:
-            out = _infer(graph, node, p, ins, a)
+            out = _infer(graph, node, p, ins, a, defs, within)
         except ShapeError as e:
             a.problems.append(Problem(nid, f"{node.label} {e.message}", e.fix))
             continue
@@ -118,7 +123,8 @@ def analyze(graph: Graph, ports: Sequence[TensorType] | None = None) -> Analysis
     return a
 
 
-def _infer(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType], a: Analysis) -> TensorType:
+def _infer(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType], a: Analysis,
+           defs: dict, within: tuple[str, ...]) -> TensorType:
     spec = node.spec
     if spec.port == "in" and a.ports is not None:
         if p.index >= len(a.ports):
@@ -126,24 +132,32 @@ def _infer(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType], 
                              "number the block's inputs from 0")
         return a.ports[p.index]
     if spec.block:
-        inner = _instance(graph, node, p, ins)
+        inner = _instance(node, p, ins, defs, within)
         a.blocks[node.id] = inner
         return inner.shapes[inner.output_id]
     return spec.infer(p, ins)
 
 
-def _instance(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType]) -> Analysis:
+def _instance(node: Node, p: SimpleNamespace, ins: list[TensorType], defs: dict,
+              within: tuple[str, ...]) -> Analysis:
     """A block instance: its sub-graph analysed with the instance's input types; the first inner
-    problem becomes the instance's, naming the block and the inner layer."""
-    sub = graph.blocks.get(p.block)
+    problem becomes the instance's, naming the block and the inner layer. Blocks nest; a block
+    that uses itself (directly or through others) is refused."""
+    sub = defs.get(p.block)
     if sub is None:
         raise ShapeError(f"uses the block {p.block!r}, which this project does not define",
                          "import the block's file, or delete the node")
+    if p.block in within:
+        path = " → ".join((*within[within.index(p.block):], p.block))
+        raise ShapeError(f"uses the block {p.block!r} inside itself ({path})",
+                         "a block cannot contain itself: delete the inner instance")
+    if len(within) >= MAX_NESTING:
+        raise ShapeError(f"nests blocks {len(within) + 1} deep (at most {MAX_NESTING})", "flatten some blocks")
     taken = sum(1 for n in sub.nodes.values() if n.spec.port == "in")
     if taken != p.inputs:
         raise ShapeError(f"has {p.inputs} input(s) but the block {p.block!r} takes {taken}",
                          f"set inputs to {taken}")
-    inner = analyze(sub, ins)
+    inner = analyze(sub, ins, defs, (*within, p.block))
     if inner.errors:
         e = inner.errors[0]
         raise ShapeError(f"(block {p.block}): {e.message}", e.fix)
@@ -151,13 +165,13 @@ def _instance(graph: Graph, node: Node, p: SimpleNamespace, ins: list[TensorType
 
 
 def _check_ports(graph: Graph, a: Analysis) -> None:
-    """A block's sub-graph: inputs numbered 0..k-1, one output port, no Input/Output, no blocks."""
+    """A block's sub-graph: inputs numbered 0..k-1, one output port, no Input/Output."""
     ins = sorted((n for n in graph.nodes.values() if n.spec.port == "in"), key=lambda n: n.params.get("index", 0))
     outs = [n for n in graph.nodes.values() if n.spec.port == "out"]
     for n in graph.nodes.values():
-        if n.spec.role or n.spec.block:
+        if n.spec.role:
             a.problems.append(Problem(n.id, f"{n.label} cannot be inside a block",
-                                      "use BlockInput / BlockOutput ports; blocks do not nest"))
+                                      "use BlockInput / BlockOutput ports"))
     if [n.params.get("index") for n in ins] != list(range(len(ins))):
         a.problems.append(Problem(ins[0].id if ins else None, "The block's inputs must be numbered 0, 1, … once each",
                                   "renumber the BlockInput ports"))

@@ -2,8 +2,8 @@
 BlockInput / BlockOutput ports) and uses as `Block` nodes, each instance with weights of its own.
 
 Here: turning selected nodes into a block (`plan_block` / `apply_block`, which the GUI's undo
-command replays) and the block file (`save_block` / `load_block`) that carries one block between
-projects, read as defensively as a project file."""
+command replays) and the block file (`save_block` / `read_block`) that carries one block between
+projects (with the blocks it holds: blocks nest), read as defensively as a project file."""
 from __future__ import annotations
 
 import json
@@ -79,8 +79,8 @@ def plan_block(graph: Graph, ids, name: str) -> BlockPlan:
     chosen = [graph.node(i) for i in graph.nodes if i in set(ids)]
     if not chosen:
         raise BlockError("select the layers to make a block of")
-    if any(n.spec.role or n.spec.port or n.spec.block for n in chosen):
-        raise BlockError("a block holds layers only: leave Input, Output, ports and other blocks out of the selection")
+    if any(n.spec.role or n.spec.port for n in chosen):
+        raise BlockError("a block holds layers and blocks only: leave Input, Output and ports out of the selection")
     inside = {n.id for n in chosen}
     into = [e for e in graph.edges if e.dst in inside and e.src not in inside]
     out = [e for e in graph.edges if e.src in inside and e.dst not in inside]
@@ -142,23 +142,90 @@ def palette_entry(graph: Graph, entry: str) -> tuple[str, dict]:
 
 
 # ---------------------------------------------------------------- block files
-def block_to_dict(name: str, sub: Graph) -> dict[str, Any]:
-    return {"format": FORMAT, "version": VERSION, "name": name, "graph": sub.to_dict()}
+def uses(sub: Graph, defs: dict[str, Graph]) -> list[str]:
+    """The blocks `sub` uses, directly or inside those, each once, a block after the blocks it
+    uses (the order to define them in); names `defs` lacks are left out."""
+    order: list[str] = []
+
+    def visit(g: Graph, path: tuple[str, ...]) -> None:
+        for n in g.nodes.values():
+            name = n.params.get("block") if n.spec.block else None
+            if name in defs and name not in order and name not in path:
+                visit(defs[name], (*path, name))
+                order.append(name)
+
+    visit(sub, ())
+    return order
 
 
-def save_block(name: str, sub: Graph, path: str | os.PathLike) -> None:
-    atomic_write_text(path, json.dumps(block_to_dict(name, sub), indent=2, ensure_ascii=False) + "\n")
+def block_to_dict(name: str, sub: Graph, defs: dict[str, Graph] | None = None) -> dict[str, Any]:
+    """The block file's document; a block holding other blocks carries their definitions."""
+    doc = {"format": FORMAT, "version": VERSION, "name": name, "graph": sub.to_dict()}
+    inner = [b for b in uses(sub, defs or {}) if b != name]
+    if inner:
+        doc["blocks"] = {b: defs[b].to_dict() for b in inner}
+    return doc
+
+
+def save_block(name: str, sub: Graph, path: str | os.PathLike, defs: dict[str, Graph] | None = None) -> None:
+    atomic_write_text(path, json.dumps(block_to_dict(name, sub, defs), indent=2, ensure_ascii=False) + "\n")
 
 
 def load_block(path: str | os.PathLike) -> tuple[str, Graph]:
     """(name, sub-graph) from a block file; BlockError in one line naming the file otherwise."""
+    name, sub, _ = read_block(path)
+    return name, sub
+
+
+def read_block(path: str | os.PathLike) -> tuple[str, Graph, dict[str, Graph]]:
+    """(name, sub-graph, the definitions of the blocks it holds) from a block file."""
     p = Path(path)
     try:
         doc = read_json_file(p, MAX_FILE_BYTES, "a block", SUFFIX)
-        return block_from_dict(doc)
+        name, sub = block_from_dict(doc)
+        return name, sub, _carried(doc, name, sub)
     except (ProjectError, GraphError, BlockError) as e:
         text = str(e) if str(e).startswith(str(p)) else f"{p}: {e}"
         raise BlockError(shown(" ".join(text.splitlines()), 600)) from None
+
+
+def _carried(doc: dict, name: str, sub: Graph) -> dict[str, Graph]:
+    from .project import blocks_from_dict
+
+    defs = blocks_from_dict(doc.get("blocks", {}))
+    if name in defs:
+        raise BlockError(f"the file defines the block {name!r} twice")
+    for g in (sub, *defs.values()):
+        for n in g.nodes.values():
+            if n.spec.block and n.params.get("block") not in defs:
+                raise BlockError(f"the block uses the block {shown(repr(n.params.get('block')), 60)}, which the file "
+                                 "does not carry: export it again from the project that defines it")
+    return defs
+
+
+def plan_import(graph: Graph, name: str, sub: Graph, defs: dict[str, Graph] | None = None) -> list[tuple[str, Graph]]:
+    """The definitions to add for an imported block, in order, each under a free name (name,
+    name_2, …) with the instances inside renamed to match; a carried block identical to one the
+    project has under the same name is reused."""
+    renamed: dict[str, str] = {}
+    out: list[tuple[str, Graph]] = []
+    taken = set(graph.blocks)
+    defs = defs or {}
+    for b, g in [*((b, defs[b]) for b in uses(sub, defs)), (name, sub)]:
+        g = g.copy()
+        for n in g.nodes.values():
+            if n.spec.block and n.params.get("block") in renamed:
+                n.params["block"] = renamed[n.params["block"]]
+        if b != name and b in graph.blocks and graph.blocks[b].to_dict() == g.to_dict():
+            renamed[b] = b
+            continue
+        final, k = b, 2
+        while final in taken:
+            final, k = f"{b}_{k}", k + 1
+        taken.add(final)
+        renamed[b] = final
+        out.append((final, g))
+    return out
 
 
 def block_from_dict(doc: Any) -> tuple[str, Graph]:
@@ -176,16 +243,16 @@ def block_from_dict(doc: Any) -> tuple[str, Graph]:
     outs = [n for n in sub.nodes.values() if n.spec.port == "out"]
     if len(outs) != 1 or not any(n.spec.port == "in" for n in sub.nodes.values()):
         raise BlockError("a block needs one BlockOutput and at least one BlockInput")
-    if any(n.spec.role or n.spec.block for n in sub.nodes.values()):
-        raise BlockError("a block cannot hold Input, Output or other blocks")
+    if any(n.spec.role for n in sub.nodes.values()):
+        raise BlockError("a block cannot hold Input or Output")
     return name, sub
 
 
-def import_block(graph: Graph, name: str, sub: Graph) -> str:
-    """Add a loaded block to the graph's definitions under a free name (name, name_2, …)."""
-    final, k = name, 2
-    while final in graph.blocks:
-        final, k = f"{name}_{k}", k + 1
-    graph.blocks[final] = sub
+def import_block(graph: Graph, name: str, sub: Graph, defs: dict[str, Graph] | None = None) -> str:
+    """Add a loaded block (and the blocks it carries, `defs`) to the graph's definitions under
+    free names (name, name_2, …); returns the block's final name."""
+    plan = plan_import(graph, name, sub, defs)
+    for final, g in plan:
+        graph.blocks[final] = g
     graph.changed.emit()
-    return final
+    return plan[-1][0]

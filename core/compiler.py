@@ -31,14 +31,17 @@ class Compiled:
         return self.module.code
 
 
-def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: str = "Network") -> Compiled:
+def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: str = "Network",
+                  defs: dict | None = None) -> Compiled:
     """The network (or, for an analysis of a block's sub-graph, one block instance: its inputs
     are the BlockInput ports in index order) as an fx.GraphModule; each block instance becomes a
-    sub-module of its own, compiled from the block's sub-graph, so it has weights of its own."""
+    sub-module of its own, compiled from the block's sub-graph, so it has weights of its own.
+    `defs`: the project's block definitions (default `graph.blocks`), for blocks inside blocks."""
     import torch
     from torch import fx
 
-    a = analysis or analyze(graph)
+    defs = graph.blocks if defs is None else defs
+    a = analysis or analyze(graph, defs=defs)
     if not a.ok:
         raise CompileError(a.errors)
     root = torch.nn.Module()
@@ -64,7 +67,7 @@ def compile_graph(graph: Graph, analysis: Analysis | None = None, class_name: st
             env[nid] = spec.merge.emit(fxg, p, args, node.name)
         else:
             if spec.block:
-                blocks[nid] = compile_graph(graph.blocks[p.block], a.blocks[nid], class_name=p.block)
+                blocks[nid] = compile_graph(defs[p.block], a.blocks[nid], class_name=p.block, defs=defs)
                 module = blocks[nid].module
             else:
                 module = spec.build(p, a.input_types(graph, nid))

@@ -43,18 +43,21 @@ class MakeBlock(QUndoCommand):
 
 
 class AddBlock(QUndoCommand):
-    """An imported block definition (no node yet): undo removes it again."""
+    """Imported block definitions (a block and the blocks it holds; no node yet): undo removes
+    them again."""
 
-    def __init__(self, graph: Graph, name: str, sub: Graph):
-        super().__init__(f"Import block {name}")
-        self.graph, self.name, self.sub = graph, name, sub
+    def __init__(self, graph: Graph, entries: list[tuple[str, Graph]]):
+        super().__init__(f"Import block {entries[-1][0]}")
+        self.graph, self.entries = graph, list(entries)
 
     def redo(self) -> None:
-        self.graph.blocks[self.name] = self.sub
+        for name, sub in self.entries:
+            self.graph.blocks[name] = sub
         self.graph.changed.emit()
 
     def undo(self) -> None:
-        del self.graph.blocks[self.name]
+        for name, _ in self.entries:
+            del self.graph.blocks[name]
         self.graph.changed.emit()
 
 
@@ -84,11 +87,11 @@ class BlockDocument(QObject):
         self.main.flush()
 
     def _inner(self, analysis: Analysis) -> Analysis:
-        for nid, inner in analysis.blocks.items():
-            node = self.main.graph.nodes.get(nid)
-            if node is not None and node.params.get("block") == self.name:
-                return inner
-        return analyze(self.graph, ports=())     # no instance: structure problems only
+        defs = self.main.graph.blocks
+        found = _first_instance(analysis, self.main.graph, defs, self.name)
+        if found is not None:
+            return found
+        return analyze(self.graph, ports=(), defs=defs)     # no instance: structure problems only
 
     def _follow(self, analysis: Analysis) -> None:
         if self.main.graph.blocks.get(self.name) is not self.graph:
@@ -99,6 +102,20 @@ class BlockDocument(QObject):
     def detach(self) -> None:
         self.graph.changed.disconnect(self.main._on_changed)
         self.main.analyzed.disconnect(self._follow)
+
+
+def _first_instance(analysis: Analysis, graph: Graph | None, defs: dict, name: str) -> Analysis | None:
+    """The analysis of the first instance of block `name`, looking inside blocks too (blocks nest)."""
+    for nid, inner in analysis.blocks.items():
+        node = graph.nodes.get(nid) if graph is not None else None
+        if node is None:
+            continue
+        if node.params.get("block") == name:
+            return inner
+        found = _first_instance(inner, defs.get(node.params.get("block")), defs, name)
+        if found is not None:
+            return found
+    return None
 
 
 class BlockEditor(QDialog):
@@ -214,7 +231,7 @@ class BlockUI(QObject):
                                                   f"LayerLab blocks (*{core_blocks.SUFFIX})")
             if not path:
                 return None
-        core_blocks.save_block(name, self.graph.blocks[name], path)
+        core_blocks.save_block(name, self.graph.blocks[name], path, self.graph.blocks)
         self.window.statusBar().showMessage(f"Block {name} exported to {path}", 10000)
         return Path(path)
 
@@ -226,14 +243,13 @@ class BlockUI(QObject):
             if not path:
                 return None
         try:
-            name, sub = core_blocks.load_block(path)
+            name, sub, carried = core_blocks.read_block(path)
         except core_blocks.BlockError as e:
             QMessageBox.warning(self.window, "Import Block", str(e))
             return None
-        final, k = name, 2
-        while final in self.graph.blocks:
-            final, k = f"{name}_{k}", k + 1
-        self.window.document.push(AddBlock(self.graph, final, sub))
+        entries = core_blocks.plan_import(self.graph, name, sub, carried)
+        final = entries[-1][0]
+        self.window.document.push(AddBlock(self.graph, entries))
         self.window.statusBar().showMessage(f"Block {final} imported: drag it from the palette's Blocks", 10000)
         return final
 
@@ -244,6 +260,7 @@ class BlockUI(QObject):
         editor = self.editors.get(name)
         if editor is None or editor.document.graph is not self.graph.blocks[name] or not editor.isVisible():
             editor = self.editors[name] = BlockEditor(self.window, name)
+            editor.view.viewport().installEventFilter(self)          # a block inside opens its own editor
         editor.show()
         editor.raise_()
         return editor
@@ -252,10 +269,14 @@ class BlockUI(QObject):
         from PySide6.QtCore import QEvent
         if event.type() == QEvent.Type.MouseButtonDblClick:
             from .canvas.node_item import NodeItem
-            item = self.window.view.itemAt(event.position().toPoint())
+            view, graph = self.window.view, self.graph
+            for editor in self.editors.values():
+                if obj is editor.view.viewport():
+                    view, graph = editor.view, editor.document.graph
+            item = view.itemAt(event.position().toPoint())
             while item is not None and not isinstance(item, NodeItem):
                 item = item.parentItem()
-            node = self.graph.nodes.get(item.node_id) if item is not None else None
+            node = graph.nodes.get(item.node_id) if item is not None else None
             if node is not None and node.spec.block:
                 self.open_editor(node.params.get("block"))
                 return True

@@ -42,34 +42,48 @@ class NetworkSource:
     blocks: list[str] = field(default_factory=list)   # one class per block, before the network's
 
 
-def _block_classes(c, graph, reserved: frozenset[str]) -> tuple[list[NetworkSource], dict[str, str]]:
+@dataclass
+class _Written:
+    """Block classes written so far, shared by every level of nested blocks."""
+    by_key: dict = field(default_factory=dict)     # (block, input types) -> NetworkSource
+    taken: set = field(default_factory=set)        # class names in use
+
+
+def _block_classes(c, graph, reserved: frozenset[str], defs: dict,
+                   made: _Written) -> tuple[list[NetworkSource], dict[str, str]]:
     """One class per block and input types (layer sizes follow the inputs, so instances fed
     other shapes need a class of their own), instantiated once per instance; and each instance's
-    node id -> class name."""
-    made: dict[tuple, NetworkSource] = {}
-    taken = set(reserved)
-    of_node = {}
+    node id -> class name. `made` is shared by every level of nested blocks, so a block used
+    inside several others is written once, before its first user; returned: the classes this
+    level made first."""
+    made.taken |= reserved
+    new, of_node = [], {}
     for nid, inner in c.blocks.items():
         block = graph.nodes[nid].params["block"]
         key = (block, inner.analysis.ports)
-        if key not in made:
-            seen = sum(1 for k in made if k[0] == block)
+        if key not in made.by_key:
+            seen = sum(1 for k in made.by_key if k[0] == block)
             label = block if not seen else f"{block}_{seen + 1}"
-            made[key] = network_source(inner, graph.blocks[block], label, frozenset(taken))
-            taken.add(made[key].class_name)
-        of_node[nid] = made[key].class_name
-    return list(made.values()), of_node
+            src = network_source(inner, defs[block], label, frozenset(made.taken), defs, made)
+            made.by_key[key] = src
+            made.taken.add(src.class_name)
+            new.append(src)
+        of_node[nid] = made.by_key[key].class_name
+    return new, of_node
 
 
-def network_source(compiled, graph, project_name: str, reserved: frozenset[str] = frozenset()) -> NetworkSource:
+def network_source(compiled, graph, project_name: str, reserved: frozenset[str] = frozenset(),
+                   defs: dict | None = None, _made: _Written | None = None) -> NetworkSource:
     """The network as a plain nn.Module class named after the project, with sub-modules and
-    forward variables named after the graph's nodes."""
+    forward variables named after the graph's nodes. `defs`: the project's block definitions
+    (default `graph.blocks`)."""
     from ..layers import merge_for
     from ..layers import modules as M
 
     c = compiled
     gm = c.module
-    by_block, block_class = _block_classes(c, graph, reserved)
+    defs = graph.blocks if defs is None else defs
+    by_block, block_class = _block_classes(c, graph, reserved, defs, _Written() if _made is None else _made)
     name = class_name(project_name, RESERVED_GLOBALS | reserved | set(block_class.values()))
     submodules = dict(gm.named_children())
     helpers = {type(m).__name__ for m in gm.modules() if type(m).__module__ == M.__name__}

@@ -237,6 +237,100 @@ print(json.dumps(dict(d=d, layerlab=[m for m in sys.modules if m.startswith(('la
     assert got["layerlab"] == [] and got["d"] <= 1e-5, got
 
 
+# ---------------------------------------------------------------- blocks inside blocks
+def nested_net() -> Graph:
+    """block_net with res2 replaced by an instance of `stage`: a block of two `res` instances."""
+    g = block_net()
+    stage = Graph()
+    prev = stage.add_node("BlockInput", {"index": 0}, name="x").id
+    for name in ("first", "second", "out"):
+        n = stage.add_node("BlockOutput" if name == "out" else "Block", {} if name == "out" else {"block": "res"},
+                           name=name)
+        stage.connect(prev, n.id)
+        prev = n.id
+    g.blocks["stage"] = stage
+    old = g.by_name("res2")
+    src, dst = g.inputs_of(old.id)[0].src, g.outputs_of(old.id)[0].dst
+    g.remove_node(old.id)
+    new = g.add_node("Block", {"block": "stage"}, name="stage1")
+    g.connect(src, new.id), g.connect(new.id, dst)
+    return g
+
+
+def test_a_block_of_blocks_computes_like_its_layers_and_exports_one_class_each(tmp_path):
+    g, base = nested_net(), analyze(block_net())
+    a = analyze(g)
+    res = base.param_counts[block_net().by_name("res1").id]
+    assert a.ok and a.total_params == base.total_params + res                 # four residuals, not three
+    c = compile_graph(g)
+    inner = c.module.stage1.second
+    assert type(c.module.stage1).__name__ == "stage" and type(inner).__name__ == "res"
+    assert inner.conv_a.weight.data_ptr() != c.module.res1.conv_a.weight.data_ptr()
+    _randomized(c.module, seed=4)
+    for m in c.module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_var.abs_().add_(0.1)
+    c.module.eval()
+    x = torch.randn(3, 3, 8, 8)
+    with torch.no_grad():
+        h = c.module.stem(x)
+        want = c.module.head(c.module.pool(c.module.res3(inner(c.module.stage1.first(c.module.res1(h))))))
+        assert torch.allclose(c.module(x), want, atol=1e-6)
+    from layerlab.core.compiler import walk_layers
+    refs = {r.path: r.qid for r in walk_layers(c, g)}
+    stage1, second = g.by_name("stage1").id, g.blocks["stage"].by_name("second").id
+    assert refs["stage1.second.conv_b"] == f"{stage1}/{second}/{g.blocks['res'].by_name('conv_b').id}"
+    assert set(refs.values()) == set(blocks.qualified_layers(g)) - {q for q, n in blocks.qualified_layers(g).items()
+                                                                    if n.spec.merge is not None}
+    project = Project(graph=g, name="nested")
+    project.data.preprocessing = "none"
+    save_weights_readable(c.module, c.node_of_module, tmp_path / "w.safetensors")
+    done = export(project, tmp_path / "w.safetensors", "source", tmp_path / "nested.py")
+    assert done.info["max_abs_diff"] <= 1e-5
+    text = done[0].read_text()
+    assert text.count("class Res(nn.Module)") == 1 and text.count("class Stage(nn.Module)") == 1
+    assert text.index("class Res(") < text.index("class Stage(") and text.count("Res()") == 4
+
+
+def test_a_block_that_uses_itself_is_refused_and_selections_with_blocks_become_blocks():
+    g = nested_net()
+    stage = g.blocks["stage"]
+    second = stage.by_name("second")
+    stage.set_param(second.id, "block", "stage")                             # stage → stage
+    errors = analyze(g).errors
+    assert errors and "uses the block 'stage' inside itself (stage → stage)" in errors[0].message
+    stage.set_param(second.id, "block", "res")
+    g.blocks["res"].set_param(g.blocks["res"].by_name("conv_a").id, "filters", 8)
+    plan = blocks.plan_block(g, [g.by_name(n).id for n in ("res1", "stage1")], "trunk")   # blocks into a block
+    blocks.apply_block(g, plan)
+    a = analyze(g)
+    assert a.ok and a.total_params == analyze(nested_net()).total_params
+    trunk = compile_graph(g).module.get_submodule(plan.node.name)
+    assert trunk.stage1.first.conv_a.weight.shape == (8, 8, 3, 3)
+
+
+def test_a_block_file_carries_the_blocks_inside_it(tmp_path):
+    g = nested_net()
+    path = tmp_path / "stage.layerlab-block.json"
+    blocks.save_block("stage", g.blocks["stage"], path, g.blocks)
+    assert sorted(json.loads(path.read_text())["blocks"]) == ["res"]
+    name, sub, carried = blocks.read_block(path)
+    other = Graph()
+    other.blocks["res"] = Graph()                                            # a different block named res
+    assert blocks.import_block(other, name, sub, carried) == "stage"
+    assert sorted(other.blocks) == ["res", "res_2", "stage"]
+    assert {n.params.get("block") for n in other.blocks["stage"].nodes.values()} == {None, "res_2"}
+    same = Graph()
+    same.blocks["res"] = g.blocks["res"].copy()                              # the same res: reused
+    blocks.import_block(same, name, sub, carried)
+    assert sorted(same.blocks) == ["res", "stage"]
+    doc = json.loads(path.read_text())
+    del doc["blocks"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(blocks.BlockError, match="'res', which the file does not carry"):
+        blocks.read_block(path)
+
+
 # ---------------------------------------------------------------- training inside blocks
 def _digits_block_project():
     """The digits template's data and training with a graph of two residual block instances."""

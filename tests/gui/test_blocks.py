@@ -86,3 +86,34 @@ def test_instances_from_the_palette_and_editing_the_block(blank, qtbot, tmp_path
     assert win.document.graph.blocks["blk"].to_dict() == g.blocks["blk"].to_dict()
     win.actions.undo.trigger()
     assert win.document.graph.blocks == {}
+
+
+def test_a_block_of_blocks_opens_the_inner_block_from_its_editor(blank, qtbot, tmp_path):
+    """Blocks nest: a selection holding a block instance becomes a block; in its editor the inner
+    instance shows its shape and double-clicking it opens the inner block; export and import carry
+    both definitions in one undo step."""
+    win = blank
+    win.document.set_project(_mlp())
+    g = win.document.graph
+    win.scene.select_nodes([g.by_name(n).id for n in ("d1", "r1")])
+    inner_id = win.block_ui.make_block("pair")
+    win.scene.select_nodes([inner_id, g.by_name("d2").id])
+    outer_id = win.block_ui.make_block("trunk")
+    settle(qtbot, win)
+    assert outer_id and win.document.analysis.ok and win.document.analysis.shapes[outer_id].shape == (6,)
+    left = Qt.MouseButton.LeftButton
+    _mouse(win.view, QEvent.Type.MouseButtonDblClick, win.scene.nodes[outer_id].sceneBoundingRect().center(), left, left)
+    outer = win.block_ui.editors["trunk"]
+    assert outer.document.analysis.ok and outer.document.analysis.shapes[inner_id].shape == (8,)
+    _mouse(outer.view, QEvent.Type.MouseButtonDblClick, outer.scene.nodes[inner_id].sceneBoundingRect().center(),
+           left, left)
+    inner = win.block_ui.editors["pair"]
+    assert inner.isVisible() and inner.document.graph is g.blocks["pair"]
+    assert inner.document.analysis.ok and inner.document.analysis.shapes[g.blocks["pair"].by_name("d1").id].shape == (8,)
+    path = win.block_ui.export_block("trunk", str(tmp_path / "trunk.layerlab-block.json"))
+    inner.close(), outer.close()
+    win.document.set_project(_mlp())
+    assert win.block_ui.import_block(str(path)) == "trunk"
+    assert sorted(win.document.graph.blocks) == ["pair", "trunk"]
+    win.actions.undo.trigger()
+    assert win.document.graph.blocks == {}
