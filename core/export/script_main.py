@@ -45,7 +45,7 @@ PROJECT_NAME = ""
 DATA: dict = {}            # the project's DataSpec
 TRAINING: dict = {}        # the project's TrainSpec
 DATA_PATHS: dict = {}      # data files, absolute at export time
-INIT_PLAN: list = []       # (attribute, scheme, activation that follows, leaky slope), LayerLab's init order
+INIT_PLAN: list = []       # (attribute or dotted path, scheme, activation that follows, leaky slope), LayerLab's init order
 NODE_NAMES: dict = {}      # node id -> attribute
 OUTPUT_SHAPE: tuple = ()
 SMALL_MODEL = False        # one CPU thread trains it fastest
@@ -96,9 +96,8 @@ def build_setup(spec, dataset, device):
     same order, so a seeded run starts from the same weights."""
     torch.manual_seed(spec.seed)
     model = make_model()
-    children = dict(model.named_children())
     for attribute, scheme, activation, slope in INIT_PLAN:
-        init_module(children[attribute], scheme, activation, slope, spec.init_constant)
+        init_module(model.get_submodule(attribute), scheme, activation, slope, spec.init_constant)
     model.to(device)
     out_width = OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1
     data = {}

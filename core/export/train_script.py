@@ -134,7 +134,8 @@ def _compile(project):
 
 def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
     """(attribute, init scheme, activation that follows, leaky slope) per module with parameters,
-    in LayerLab's init order."""
+    in LayerLab's init order; a layer inside a block with an override of its own follows as a
+    dotted path ("res1.conv_a")."""
     from ..train.init import init_activation
 
     spec = project.training
@@ -145,6 +146,13 @@ def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
             continue
         act, slope = init_activation(project.graph, node_id, spec.loss)
         plan.append((identifier(name), spec.init_overrides.get(node_id, spec.init), act, float(slope)))
+    from ..compiler import QUALIFIER, walk_layers
+    for ref in walk_layers(compiled, project.graph):      # then overrides inside blocks, as initialize() does
+        scheme = spec.init_overrides.get(ref.qid)
+        if scheme is None or QUALIFIER not in ref.qid or not any(True for _ in ref.module.parameters()):
+            continue
+        act, slope = init_activation(ref.owner, ref.node.id, spec.loss)
+        plan.append((".".join(identifier(part) for part in ref.path.split(".")), scheme, act, float(slope)))
     return plan
 
 
@@ -206,7 +214,7 @@ def _specs_block(project, compiled, net, plan, paths) -> list[str]:
 def _network_block(net, load_raw, dataset: str) -> list[str]:
     """The network class with its helpers, make_model, load_raw (and corpus_path for text)."""
     text = ["# ---- the network (as `layerlab export --format source` writes it)", ""]
-    for src in net.helpers:
+    for src in [*net.helpers, *net.blocks]:         # block classes before the network that uses them
         text += [src, "", ""]
     text += [net.class_src, "", "",
              "def make_model():",

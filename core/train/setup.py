@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..compiler import compile_graph
+from ..compiler import compile_graph, walk_layers
 from ..specs import spec_to_dict
 from .augment import build_augmenter
 from .imbalance import loss_weights, sampler_cdf
@@ -213,6 +213,7 @@ def build(project, dataset, base_dir=None) -> Setup:
     torch.manual_seed(spec.seed)
     compiled = compile_graph(project.graph)
     used = initialize(compiled, project.graph, spec)
+    paths = {ref.qid: ref.path for ref in walk_layers(compiled)}
     started = freeze.load_start_weights(compiled, spec, base_dir)   # transfer learning: see freeze.py
     frozen = freeze.apply_freeze(compiled, spec)
     compiled.module.to(device)
@@ -237,7 +238,7 @@ def build(project, dataset, base_dir=None) -> Setup:
         "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
         "steps_per_epoch": steps, "monitor": monitor,
         "monitor_mode": "max" if monitor in MAXIMIZED else "min",
-        "init": {project.graph.nodes[nid].name: s for nid, s in used.items()},
+        "init": {paths.get(nid, nid): s for nid, s in used.items()},       # "res1.conv_a" inside blocks
         "transfer": {"start_weights": started, "frozen": frozen},
         "weight_decay": ("decoupled (AdamW)" if spec.optimizer in ("adam", "adamw") else
                          "decoupled (w ← w·(1 − lr·wd) before each step)") if spec.weight_decay else "off",

@@ -137,3 +137,28 @@ def test_script_takes_the_imbalance_flags(tmp_path, capsys):
     out, y = torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 1, 1])
     assert torch.allclose(s.loss_fn(out, y), F.cross_entropy(out, y, weight=torch.tensor([1.0, 3.0])))
     assert s.sample_cdf is not None
+
+
+def test_script_applies_init_overrides_inside_blocks(tmp_path):
+    """A layer inside a block instance with an init of its own ("instance/inner"): the script
+    initializes it by its dotted path, so its run matches LayerLab's."""
+    from layerlab.core import blocks
+    from layerlab.core.train import Trainer
+
+    project = load_project(template_path("mlp"))
+    g = project.graph
+    plan = blocks.plan_block(g, [g.by_name("fc1").id, g.by_name("relu1").id], "stem")
+    blocks.apply_block(g, plan)
+    inner = f"{plan.node.id}/{g.blocks['stem'].by_name('fc1').id}"
+    project.training.init_overrides = {inner: "orthogonal"}
+    project.training.epochs = 1
+    script = export(project, None, "train-script", tmp_path / "train_block.py")[0]
+    assert f"['{plan.node.name}.fc1', 'orthogonal'" in script.read_text()
+    out = subprocess.run(standalone.script_command(script, "--epochs", "1", "--out", str(tmp_path / "run")),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    want = Trainer(project, run_dir=tmp_path / "layerlab").fit()
+    assert want.status == "finished"
+    got_rows, want_rows = _metrics(tmp_path / "run" / "metrics.csv"), _metrics(tmp_path / "layerlab" / "metrics.csv")
+    for key in ("val_loss", "val_accuracy"):
+        assert abs(float(got_rows[0][key]) - float(want_rows[0][key])) < 1e-6, (key, got_rows, want_rows)
