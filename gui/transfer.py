@@ -78,6 +78,29 @@ class TransferUI:
         lay.addWidget(lr)
         lay.addStretch(1)
         layout.addWidget(row)
+        if node.spec.block:
+            self._inner_rows(layout, node, ready)
+
+    def _inner_rows(self, layout, node, ready: bool) -> None:
+        """A block instance's own layers, each with a Trainable switch of its own ("n5/n3")."""
+        from ..core.blocks import QUALIFIER, qualified_layers, within
+
+        graph, t = self.window.document.graph, self.window.document.project.training
+        frozen = set(t.frozen)
+        prefix = node.id + QUALIFIER
+        names = {node.id: node.name}
+        for qid, inner in qualified_layers(graph).items():
+            if not qid.startswith(prefix):
+                continue
+            names[qid] = f"{names.get(qid.rpartition(QUALIFIER)[0], node.name)}.{inner.name}"
+            if inner.spec.count is None or inner.spec.block:
+                continue
+            box = QCheckBox(names[qid], objectName=f"inspectorTrainable_{names[qid]}", checked=not within(qid, frozen))
+            box.setToolTip("Off: this layer of this instance keeps its weights during training")
+            box.setEnabled(ready and not within(qid.rpartition(QUALIFIER)[0], frozen))
+            box.toggled.connect(lambda on, q=qid: self.set_trainable(q, on))
+            box.setContentsMargins(16, 0, 0, 0)
+            layout.addWidget(box)
 
     def set_trainable(self, node_id: str, on: bool) -> None:
         frozen = [n for n in self.window.document.project.training.frozen if n != node_id]

@@ -101,6 +101,15 @@ def test_per_layer_init_override_and_dropout_rates(qtbot, tmp_path):
         qtbot.waitUntil(lambda: ui.init_panel.table.item(0, 2).text().startswith("orthogonal"), timeout=3000)
         win.document.undo_stack.undo()
         assert t.init_overrides == {}
+        win.scene.select_nodes([g.by_name(n).id for n in ("conv2", "bn2", "relu2")])
+        block = win.block_ui.make_block("pair")                   # a block instance's layers get rows too
+        qtbot.waitUntil(lambda: ui.init_panel.widget.findChild(QWidget, "init_override_pair1.conv2") is not None,
+                        timeout=3000)
+        combo = ui.init_panel.widget.findChild(QWidget, "init_override_pair1.conv2")
+        i = combo.findData("zeros")
+        combo.setCurrentIndex(i)
+        combo.activated.emit(i)
+        assert t.init_overrides == {f"{block}/{g.blocks['pair'].by_name('conv2').id}": "zeros"}
         rp = ui.reg_panel
         assert rp.widget.findChild(QWidget, "dropout_drop").value() == 0.3
         rp.all_rate.setValue(0.5)

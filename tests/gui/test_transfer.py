@@ -47,8 +47,17 @@ def test_trainable_switch_and_lr_factor_are_undoable_and_marked(qtbot, tmp_path)
         win.scene.nodes[block].setSelected(True)                    # a block instance: one switch for its layers
         box = win.inspector.findChild(QCheckBox, "inspectorTrainable")
         assert box is not None and box.isChecked()
+        inner = win.inspector.findChild(QCheckBox, "inspectorTrainable_pair1.conv2")
+        assert inner is not None and inner.isChecked() and inner.isEnabled()
+        assert win.inspector.findChild(QCheckBox, "inspectorTrainable_pair1.relu2") is None   # no weights
+        inner.setChecked(False)                                      # one layer of this instance
+        conv2 = g.blocks["pair"].by_name("conv2").id
+        assert win.document.project.training.frozen == [f"{block}/{conv2}"]
+        win.document.undo_stack.undo()
+        box = win.inspector.findChild(QCheckBox, "inspectorTrainable")
         box.setChecked(False)
         assert block in win.document.project.training.frozen and win.scene.nodes[block].frozen
+        assert not win.inspector.findChild(QCheckBox, "inspectorTrainable_pair1.conv2").isEnabled()
     finally:
         close_window(win, ui)
 
