@@ -223,3 +223,38 @@ def test_hostile_files_are_one_line_refusals(tmp_path):
     (tmp_path / "taken").write_text("a file")
     with pytest.raises(OnnxImportError, match="is a file"):
         write_imported(import_onnx(tmp_path / "ok.onnx"), tmp_path / "taken", force=True)
+
+
+def test_torch_attention_and_encoder_layer_made_elsewhere_import(tmp_path):
+    """Not LayerLab's export: torch's own nn.MultiheadAttention (plus a residual) and a pre-norm
+    GELU nn.TransformerEncoderLayer come back as MultiheadSelfAttention + Add and TransformerBlock."""
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+            self.emb = nn.Embedding(50, 32)
+            self.mha = nn.MultiheadAttention(32, 4, batch_first=True)
+            self.enc = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, activation="gelu", batch_first=True,
+                                                  norm_first=True)
+            self.head = nn.Linear(32, 5)
+
+        def forward(self, ids):
+            h = self.emb(ids)
+            h = self.enc(h) if self.encoder else h + self.mha(h, h, h, need_weights=False)[0]
+            return self.head(h)
+
+    x = torch.randint(0, 50, (3, 10), generator=torch.Generator().manual_seed(0))
+    for encoder, want_types in ((False, ["Embedding", "MultiheadSelfAttention", "Add", "Dense"]),
+                                (True, ["Embedding", "TransformerBlock", "Dense"])):
+        torch.manual_seed(1)
+        model = Net(encoder).eval()
+        path = tmp_path / f"net{int(encoder)}.onnx"
+        torch.onnx.export(model, (x,), str(path), dynamo=True, external_data=False, input_names=["ids"],
+                          dynamic_shapes={"ids": {0: torch.export.Dim("batch", min=1, max=1024)}})
+        imported = import_onnx(path)
+        graph = imported.project.graph
+        assert [graph.nodes[n].type for n in imported.compiled.analysis.order if not graph.nodes[n].spec.role] == want_types
+        with torch.no_grad():
+            assert float((imported.compiled.module(x) - model(x)).abs().max()) <= 1e-5
