@@ -165,18 +165,15 @@ def _pause(s: LoopState, epoch: int) -> float:
 # ---------------------------------------------------------------- per-layer figures
 def layer_weights(compiled) -> list[tuple[str, list[torch.Tensor]]]:
     """(node name, weights) in execution order: a layer's `weight`, or for composite layers every
-    matrix-shaped parameter (the same rule as probes)."""
-    gm = compiled.module
+    matrix-shaped parameter (the same rule and the same rows as probes: a block instance's layers
+    one by one, "res1.conv_a"); frozen weights are left out."""
+    from .probes import probed_layers, weight_tensors
+
     out = []
-    for node in gm.graph.nodes:
-        if node.op != "call_module":
-            continue
-        m = gm.get_submodule(node.target)
-        w = getattr(m, "weight", None)
-        ws = [w] if isinstance(w, nn.Parameter) else [p for p in m.parameters() if p.dim() >= 2]
-        ws = [w for w in ws if w.requires_grad]
+    for name, m, _, _ in probed_layers(compiled):
+        ws = [w for w in weight_tensors(m) if w.requires_grad]
         if ws:
-            out.append((node.target, ws))
+            out.append((name, ws))
     return out
 
 

@@ -376,6 +376,9 @@ def test_a_frozen_block_instance_keeps_every_inner_weight_and_its_batchnorm_stat
     rows = {s.name: s for s in snaps[-1].layers}
     assert {"res1.conv_a", "res1.bn_a", "res1.relu_a", "res2.conv_b", "res2.relu"} <= set(rows)
     assert "res1" not in rows and rows["res2.conv_b"].type == "Conv2d"
+    norms = [e for e in events if type(e).__name__ == "EpochEnd"][-1].grad_norms
+    assert norms["res2.conv_a"] > 0 and "res1.conv_a" not in norms                  # frozen: no gradient
+    assert rows["res2.conv_a"].grad_norm == norms["res2.conv_a"]
 
 
 def test_one_inner_layer_is_addressed_by_a_qualified_id(tmp_path):
