@@ -155,14 +155,35 @@ def clean_json(v):
     return v
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def training_spec(args):
+    """The project's training settings with the command line's overrides (ValueError: a bad flag)."""
     spec = SimpleNamespace(**TRAINING)
     for name in ("epochs", "batch_size", "lr", "seed", "device"):
         if getattr(args, name) is not None:
             setattr(spec, name, getattr(args, name))
+    apply_flags(spec, args.class_weights, args.sampler)
+    return spec
+
+
+def write_result(model, s, spec, dataset, result, out_dir, world, device) -> None:
+    """Rank 0: last weights and result.json, with LayerLab's end-of-run fields (ECE, ROC / PR, perplexity)."""
+    save_weights_by_node(model.state_dict(), out_dir / "last.safetensors", {"epoch": result["epochs_run"]})
+    summary = {k: v for k, v in result.items() if k not in ("history", "best_state", "confusions")}
+    if result["status"] == "finished":
+        kind = kind_of(dataset.task, spec.loss, OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1)
+        summary.update(run_fields(model, s.data, kind, int(dataset.num_classes or 0) == 2,
+                                  DATA.get("dataset") == "text" and len(OUTPUT_SHAPE) == 2, dataset.class_names,
+                                  result["confusions"], s.eval_batch, s.autocast))
+    else:
+        summary["class_report"] = {k: class_report(v, dataset.class_names) for k, v in result["confusions"].items()}
+    summary.update(world_size=world, device=str(device))
+    (out_dir / "result.json").write_text(json.dumps(clean_json(summary), indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     try:
-        apply_flags(spec, args.class_weights, args.sampler)
+        spec = training_spec(args)
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
@@ -208,17 +229,7 @@ def main(argv=None) -> int:
 
     result = fit(model, s, spec, dataset.task, int(dataset.num_classes or 0), rank, world, on_epoch)
     if rank == 0:
-        save_weights_by_node(model.state_dict(), out_dir / "last.safetensors", {"epoch": result["epochs_run"]})
-        summary = {k: v for k, v in result.items() if k not in ("history", "best_state", "confusions")}
-        if result["status"] == "finished":      # as LayerLab's result.json: ECE, ROC / PR, perplexity
-            kind = kind_of(dataset.task, spec.loss, OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1)
-            summary.update(run_fields(model, s.data, kind, int(dataset.num_classes or 0) == 2,
-                                      DATA.get("dataset") == "text" and len(OUTPUT_SHAPE) == 2, dataset.class_names,
-                                      result["confusions"], s.eval_batch, s.autocast))
-        else:
-            summary["class_report"] = {k: class_report(v, dataset.class_names) for k, v in result["confusions"].items()}
-        summary.update(world_size=world, device=str(device))
-        (out_dir / "result.json").write_text(json.dumps(clean_json(summary), indent=2) + "\n")
+        write_result(model, s, spec, dataset, result, out_dir, world, device)
         if result["status"] == "finished":
             test = "  ".join(f"{k} {v:.4g}" for k, v in result["test_metrics"].items())
             say(f"finished: best epoch {result['best_epoch']}; test: {test}; outputs in {out_dir}")
