@@ -9,6 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from layerlab.core import distributed
+from layerlab.core.distributed.ending import end_group, exit_process
 from layerlab.core.distributed.sync_bn import GlobalBatchNorm, sync_batchnorm
 from layerlab.core.project import load_project, save_project
 from layerlab.core.resources import template_path
@@ -41,7 +42,10 @@ def _rank(rank: int, world: int, init: str, out: str) -> None:
     dist.all_reduce(grads)                               # what DDP sums (before its averaging)
     torch.save({"y": y.detach(), "x_grad": xr.grad, "grads": grads, "mean": net[0].running_mean,
                 "var": net[0].running_var, "n": net[0].num_batches_tracked}, f"{out}/rank{rank}.pt")
-    dist.destroy_process_group()
+    # as a worker ends (issue 17): gloo's threads can abort a process that leaves through interpreter
+    # shutdown (SIGABRT seen here in a full-suite run), so barrier, destroy, then os._exit
+    end_group()
+    exit_process(0)
 
 
 def test_two_gloo_ranks_match_one_batchnorm_on_the_whole_batch(tmp_path):
