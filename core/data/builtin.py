@@ -22,12 +22,36 @@ def _sklearn(name: str):
     return getattr(skd, f"load_{name}")()
 
 
+def _digits_file() -> Path | None:
+    """scikit-learn's digits.csv.gz, found without importing scikit-learn (whose import takes about
+    as long as torch's); None when it is not where scikit-learn keeps it."""
+    import importlib.util
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    return path if path.is_file() else None
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """(images n×8×8 float64 0-16, targets int) exactly as sklearn.datasets.load_digits gives them:
+    it too reads this file with np.loadtxt (a test compares the two)."""
+    path = _digits_file()
+    if path is None:
+        b = _sklearn("digits")
+        return b.images, b.target
+    import gzip
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+
+
 def digits(opts: Options, seed: int) -> Raw:
     """8×8 grey-level digit images (0-16) as 1×8×8 floats in [0, 1]."""
-    b = _sklearn("digits")
-    x = (b.images.astype(np.float32) / 16.0)[:, None, :, :]
-    return Raw(x=x, y=b.target.astype(np.int64), task="classification", num_classes=10,
-               class_names=[str(int(c)) for c in b.target_names])
+    images, target = _digits_arrays()
+    x = (images.astype(np.float32) / 16.0)[:, None, :, :]
+    return Raw(x=x, y=target.astype(np.int64), task="classification", num_classes=10,
+               class_names=[str(c) for c in range(10)])
 
 
 def _tabular(name: str) -> Raw:

@@ -6,6 +6,9 @@ missing, not skipped silently.
 - train_<model>_vs_<peer>: LayerLab's samples/s over the peer's (Trainer.fit's whole loop with
   validation, metrics, checkpoints and default probes, against the peer's fit). Targets ≥ 1.5 for
   Lightning and Keras, ≥ 1.0 for the hand loop and scikit-learn.
+- train_setup_s: `layerlab train` from process start to its first optimizer step, on the spiral
+  template and the digits MLP (the slower of the two; both in the note, with what `import torch`
+  alone takes in the same run). Target ≤ 1.5 s.
 - cli_end_to_end_vs_sklearn: wall time of `layerlab train` (process start to exit) over that of a
   scikit-learn script doing the same (load digits, split, standardize, fit, score). Target ≤ 1.5.
 """
@@ -148,8 +151,71 @@ def _end_to_end(repeats: int, epochs: int = 300) -> list[dict]:
                         f"median of {repeats}")]
 
 
+FIRST_STEP = """
+import os, sys, time
+import torch.optim.optimizer as o
+
+def first(*_):
+    with open(os.environ["LAYERLAB_BENCH_FIRST_STEP"], "w") as f:
+        f.write(f"{time.time()!r} {time.process_time()!r}")
+    handle.remove()
+
+handle = o.register_optimizer_step_post_hook(first)
+from layerlab.core.cli import main
+sys.argv = ["layerlab", *sys.argv[1:]]
+main()
+"""
+
+
+def load_note() -> str:
+    return "load average {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count())
+
+
+def _setup(repeats: int) -> list[dict]:
+    """Process start to first optimizer step of `layerlab train`, spiral and digits MLP, interleaved
+    with a bare `python -c 'import torch'` (the floor any torch program pays)."""
+    from tests.bench.peers.projects import project_for
+    from layerlab.core.project import save_project
+    from layerlab.core.resources import template_path
+
+    times: dict[str, list[float]] = {"spiral": [], "digits_mlp": [], "import torch": []}
+    cpu: dict[str, list[float]] = {"spiral": [], "digits_mlp": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        projects = {"spiral": Path(tmp) / "spiral.layerlab.json", "digits_mlp": Path(tmp) / "digits.layerlab.json"}
+        projects["spiral"].write_bytes(template_path("mlp").read_bytes())
+        save_project(project_for("mlp", 1, 200, 1e-3), projects["digits_mlp"])
+        mark = Path(tmp) / "first_step"
+        env = dict(_env(), LAYERLAB_BENCH_FIRST_STEP=str(mark))
+        for r in range(repeats):
+            order = list(times)[r % 3:] + list(times)[:r % 3]
+            for what in order:
+                if what == "import torch":
+                    t0 = time.time()
+                    subprocess.run([sys.executable, "-c", "import torch"], env=env, check=True, timeout=300)
+                    times[what].append(time.time() - t0)
+                    continue
+                mark.unlink(missing_ok=True)
+                cmd = [sys.executable, "-c", FIRST_STEP, "train", str(projects[what]), "--epochs", "1",
+                       "--out", str(Path(tmp) / f"run-{what}-{r}")]
+                t0 = time.time()
+                out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+                if out.returncode or not mark.is_file():
+                    raise RuntimeError(f"train_setup {what} failed: {out.stderr.strip()[-400:]}")
+                wall, cpu_s = map(float, mark.read_text().split())
+                times[what].append(wall - t0)
+                cpu[what].append(cpu_s)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    worst = max(med["spiral"], med["digits_mlp"])
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    return [figure("train_setup_s", worst, "s", 1.5,
+                   note=f"`layerlab train` process start to first optimizer step, median of {repeats}: spiral "
+                        f"{med['spiral']:.2f} s, digits MLP {med['digits_mlp']:.2f} s (CPU time of the process until then: "
+                        f"{cpu_med['spiral']:.2f} s, {cpu_med['digits_mlp']:.2f} s); `python -c 'import torch'` "
+                        f"{med['import torch']:.2f} s in the same run; reference: the 1.5 s target; {load_note()}")]
+
+
 def run(repeats: int = 3) -> list[dict]:
-    return _throughput(repeats) + _end_to_end(repeats)
+    return _setup(max(repeats, 5)) + _throughput(repeats) + _end_to_end(repeats)
 
 
 if __name__ == "__main__":

@@ -38,14 +38,30 @@ def test_split_matches_sklearn_draw_for_draw(stratified):
     assert compared > 50 and (refused > 5 if stratified else refused == 0)
 
 
-def test_training_a_spiral_project_imports_no_sklearn_pandas_or_scipy(tmp_path):
+def _digits_mlp(path):
+    from layerlab.core.project import save_project
+    from tests.bench.peers.projects import project_for
+    save_project(project_for("mlp", 1, 200, 1e-3), path)
+
+
+@pytest.mark.parametrize("which", ["spiral", "digits_mlp"])
+def test_training_on_the_cli_imports_no_sklearn_pandas_scipy_or_torch_compiler(tmp_path, which):
+    """Set-up time: scikit-learn, pandas, SciPy, matplotlib, Captum, optuna and torch's compiler
+    (torch._dynamo, imported by torch.optim unless core/train/lazy_dynamo.py stands in) each cost
+    seconds and a spiral or digits run needs none of them."""
     from layerlab.core.resources import template_path
-    project = tmp_path / "mlp.layerlab.json"          # a copy: train may write the project back
-    project.write_bytes(template_path("mlp").read_bytes())
+    project = tmp_path / f"{which}.layerlab.json"     # a copy: train may write the project back
+    if which == "spiral":
+        project.write_bytes(template_path("mlp").read_bytes())
+    else:
+        _digits_mlp(project)
     code = ("import sys\nfrom layerlab.core.cli import main\n"
             f"sys.argv = ['layerlab', 'train', {str(project)!r}, '--epochs', '1', '--out', "
             f"{str(tmp_path / 'run')!r}]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('sklearn', 'pandas', 'scipy', 'matplotlib', 'captum') if m in sys.modules))")
+            "from layerlab.core.train.lazy_dynamo import real_loaded\n"
+            "print(sorted(m for m in ('sklearn', 'pandas', 'scipy', 'matplotlib', 'captum', 'optuna', 'sympy') "
+            "if m in sys.modules) + (['torch._dynamo'] if real_loaded() else []))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "test_accuracy" in r.stdout, r.stdout + r.stderr
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout + r.stderr
