@@ -140,7 +140,8 @@ def fit(module, s, spec, task: str, num_classes: int, rank: int = 0, world: int 
     loop, start = rank_loop(net, s, spec, rank, world), 1
     if resume is not None:
         start = resume(loop, hooks)
-    end = run_epochs(loop, hooks, best, module, s.scheduler, s.per_step, s.metric_names, spec.epochs, start)
+    end = run_epochs(loop, hooks, best, module, s.scheduler, s.per_step, s.metric_names, spec.epochs, start,
+                     getattr(s, "validate_every", 1))
     out = {"status": "finished", "total_epochs": spec.epochs, "monitor": s.monitor, "message": "", "fix": ""}
     if end.status == "diverged":
         out.update(status="failed", message=f"the loss became NaN or Inf in epoch {end.epochs_run + 1}",

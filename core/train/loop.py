@@ -86,6 +86,9 @@ def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
     sched_step = s.scheduler.step if s.scheduler is not None else None
     autocast, scaler = s.autocast, s.scaler
     ratio_weights = s.ratio_weights
+    # zero_grad(set_to_none=True) is `p.grad = None` for each parameter behind a profiler range and
+    # torch._disable_dynamo: 80 µs of a 1.1 ms digits-MLP step; the loop does the assignment itself
+    params = [p for g in opt.param_groups for p in g["params"]]
     model.train()
     t_start = time.perf_counter()
     reported_loss, reported_samples, samples = 0.0, 0, 0
@@ -99,7 +102,8 @@ def train_epoch(s: LoopState, epoch: int) -> EpochOutcome:
         else:
             with autocast():
                 loss = lf(model(xb).float(), yb)
-        opt.zero_grad(set_to_none=True)
+        for p in params:
+            p.grad = None
         if scaler is None:
             loss.backward()
         else:

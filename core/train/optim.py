@@ -24,8 +24,6 @@ import warnings
 import torch
 from torch.optim import lr_scheduler as lrs
 
-from . import lazy_dynamo
-
 PER_STEP = {"cosine", "warmup_cosine", "cosine_restarts", "one_cycle"}
 MAXIMIZED = {"val_accuracy", "val_f1", "val_r2"}
 WARMUP_START = 0.01   # warmup starts at lr × this
@@ -41,7 +39,6 @@ def split_params(module: torch.nn.Module) -> tuple[list, list]:
 
 
 def build_optimizer(spec, module: torch.nn.Module, fused: bool | None = None) -> torch.optim.Optimizer:
-    lazy_dynamo.install()       # torch.optim would import torch's compiler here: seconds, unused in eager
     weights, others = split_params(module)
     name, lr, wd = spec.optimizer, spec.lr, spec.weight_decay
     native_wd = wd if name in ("adam", "adamw") else 0.0

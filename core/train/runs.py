@@ -32,6 +32,8 @@ from ..project import atomic_write_text, save_project
 from ..weights import load_weights, read_weights, save_weights
 from .run_files import read_metrics
 
+METRICS_FLUSH_S = 0.5     # metrics.csv reaches the disk at least this often (and at checkpoints and close)
+
 STATE_FILE = "last.state.safetensors"
 
 
@@ -123,7 +125,14 @@ class RunFolder:
                 return repr(v) if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))
             return str(v)
         self._csv.write(",".join(fmt(row.get(c, "")) for c in self._columns) + "\n")
-        self._csv.flush()
+        now = time.monotonic()
+        if now - getattr(self, "_flushed", 0.0) >= METRICS_FLUSH_S:   # readers see rows within this much
+            self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        if self._csv is not None:
+            self._csv.flush()
+            self._flushed = time.monotonic()
 
     def close(self) -> None:
         if self._csv is not None:

@@ -17,6 +17,7 @@ import torch
 from ..compiler import compile_graph, walk_layers
 from ..specs import spec_to_dict
 from .augment import build_augmenter
+from .epochs import VALIDATION_BUDGET, validation_every
 from .imbalance import loss_weights, sampler_cdf
 from .init import initialize
 from .losses import build_loss
@@ -123,6 +124,7 @@ class Setup:
     notes: list[str] = field(default_factory=list)
     sample_cdf: Any = None          # the balanced sampler's cdf over training samples (imbalance.py)
     augment: Any = None             # training.augment's Augmenter, or None when off (augment.py)
+    validate_every: int = 1         # validate epoch 1, every k-th and the last (epochs.validation_every)
 
 
 def _memory_format(compiled, device: torch.device, spec) -> torch.memory_format:
@@ -231,12 +233,16 @@ def build(project, dataset, base_dir=None) -> Setup:
     threads = choose_threads(device, work)
     has_val = int(data["x_val"].shape[0]) > 0
     monitor = spec.monitor if has_val else "train_loss"
+    n_val = int(data["x_val"].shape[0])
+    every_epoch = bool(spec.early_stopping) or spec.schedule == "plateau"
+    validate_every = validation_every(steps, n_train, n_val, spec.batch_size, every_epoch)
     resolved = {
         "device": str(device), "threads": threads, "mixed_precision": amp,
         "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
         "optimizer": type(optimizer).__name__, "fused_optimizer": bool(fused),
         "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
         "steps_per_epoch": steps, "monitor": monitor,
+        "validation": _validation_note(validate_every, every_epoch, n_val),
         "monitor_mode": "max" if monitor in MAXIMIZED else "min",
         "init": {paths.get(nid, nid): s for nid, s in used.items()},       # "res1.conv_a" inside blocks
         "transfer": {"start_weights": started, "frozen": frozen},
@@ -257,7 +263,21 @@ def build(project, dataset, base_dir=None) -> Setup:
                  steps_per_epoch=steps, threads=threads, monitor=monitor, maximize=monitor in MAXIMIZED,
                  metric_names=metric_names(dataset.task), config=config, notes=notes,
                  sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None,
-                 augment=build_augmenter(spec.augment, data["x_train"]))
+                 augment=build_augmenter(spec.augment, data["x_train"]), validate_every=validate_every)
+
+
+def _validation_note(every: int, every_epoch: bool, n_val: int) -> dict[str, Any]:
+    """config.json's account of which epochs are validated (epochs.validation_every)."""
+    if n_val == 0:
+        rule = "no validation split"
+    elif every == 1:
+        rule = ("every epoch (early stopping or a plateau schedule counts epochs)" if every_epoch else
+                "every epoch (within the budget)")
+    else:
+        rule = (f"epoch 1, every {every} epochs and the last: validation, probes and per-epoch figures within "
+                f"{VALIDATION_BUDGET:.0%} of the run; the epochs between have empty validation columns and the "
+                "best checkpoint is the best validated epoch")
+    return {"every": every, "budget": VALIDATION_BUDGET, "rule": rule}
 
 
 def rng_state(device: torch.device, generator: torch.Generator) -> dict[str, torch.Tensor]:

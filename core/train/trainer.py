@@ -80,7 +80,9 @@ class Trainer(EpochHooks):
         from .checks import preflight
         from .freeze import problems as freeze_problems
         from .setup import build
+        from . import lazy_dynamo
 
+        lazy_dynamo.install()       # torch.optim would import torch's compiler: about as long as torch, unused in eager
         spec = self.project.training
         if self.dataset is None:
             try:
@@ -174,7 +176,7 @@ class Trainer(EpochHooks):
                          memory_format=s.memory_format, sample_cdf=s.sample_cdf, augment=s.augment)
         self.loop = loop
         end = run_epochs(loop, self, self.best, s.compiled.module, s.scheduler, s.per_step, s.metric_names, spec.epochs,
-                         self.start_epoch)
+                         self.start_epoch, s.validate_every)
         self.global_step = loop.global_step
         if end.status == "diverged":
             return self._diverged(end.epochs_run + 1, end.outcome)
@@ -218,6 +220,20 @@ class Trainer(EpochHooks):
         self.probe.at_epoch(end, force=last_epoch)
         self._maybe_flush(epoch, force=last_epoch)
 
+    def epoch_unvalidated(self, row, out, samples, seconds) -> None:
+        """An epoch between validations: its row and a lean EpochEnd (no figures), no probes."""
+        self.global_step = self.loop.global_step
+        self.train_time += seconds
+        self.train_samples += samples
+        self.history.append(row)
+        self.folder.append_metrics(row)
+        best = self.best
+        self._emit(EpochEnd(epoch=row["epoch"], train_loss=row["train_loss"], val_loss=row["val_loss"],
+                            metrics={k: row[k] for k in self.setup.metric_names}, lr=row["lr"], grad_norms={},
+                            update_ratios={}, seconds=seconds, best_epoch=best.epoch, improved=False,
+                            patience_left=best.patience_left, samples_per_s=samples / max(seconds, 1e-9)))
+        self._maybe_flush(row["epoch"])
+
     def _evaluate(self, prefix: str, outputs: dict | None = None) -> dict[str, float]:
         s, split = self.setup, prefix.rstrip("_")
         return evaluate(s.compiled.module, s.loss_fn, s.data[f"x_{split}"], s.data[f"y_{split}"],
@@ -228,6 +244,7 @@ class Trainer(EpochHooks):
     # ------------------------------------------------------------ checkpoints
     def _maybe_flush(self, epoch: int, force: bool = False) -> None:
         if force or time.perf_counter() - self.last_flush >= CHECKPOINT_INTERVAL:
+            self.folder.flush_metrics()      # the rows up to the state `last` saves (resume keeps them)
             self._flush_best()
             self._save_last(epoch)
             self.folder.write_json("diagnostics.json", self.diagnostics)
