@@ -38,6 +38,9 @@ def _final(run_dir: Path) -> dict[str, float]:
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
+    """NaN where a run has no value (an epoch between validations: core/train/epochs.validates)."""
+    if not all(math.isfinite(v) for v in values):
+        return math.nan, math.nan
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 

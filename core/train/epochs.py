@@ -9,12 +9,14 @@ hooks.reduce (the loss sum, samples and a non-finite flag: all-reduced over rank
 stopped ends the run → hooks.evaluate("val") → per-epoch scheduler step → best/early-stopping
 bookkeeping → hooks.epoch_end(row, …) (write metrics, emit events, checkpoint).
 
-Validation on a budget: `validate_every` (k, from `validation_every`) validates epoch 1, every k-th
-epoch and the last; the epochs between skip the validation pass, best-epoch tracking and the
+Validation on a budget: `validate_every` (k, from `validation_every`) validates the first
+FIRST_VALIDATED epochs (early feedback, the chance and overfitting diagnoses), every k-th epoch and
+the last; the epochs between skip the validation pass, best-epoch tracking and the
 per-epoch figures (hooks.epoch_unvalidated: a row with empty validation columns). k keeps the
 validation pass, probes and per-epoch figures within VALIDATION_BUDGET of the run by a cost model
 of sizes alone (so a run and its resumed copy validate the same epochs on any machine); it is 1
-(every epoch) with early stopping or a plateau schedule, whose patience counts epochs.
+(every epoch) with early stopping or a plateau schedule, whose patience counts epochs, and for runs
+of at most EVERY_EPOCH_UP_TO epochs.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ VALIDATION_BUDGET = 0.05     # the share of a run that validation, probes and pe
 # of which the validated epochs get this much; the rest is for what every epoch does (its row and
 # event), the probes' own budget (hooks.BUDGET) and the checkpoints
 VALIDATED_SHARE = 0.03
+FIRST_VALIDATED = 5          # epochs 1..5 are always validated
+EVERY_EPOCH_UP_TO = 20       # runs this short validate every epoch (a per-epoch curve; they take seconds)
 # What an epoch's bookkeeping costs besides the validation forward pass (evaluate's set-up, metrics,
 # grad norms, update ratios, best-weights copy, the row and the event), in training steps of the
 # same run, probes included: measured 2.4 (digits MLP, batch 200, CPU) for a validated epoch, and
@@ -39,11 +43,11 @@ BOOKKEEPING_STEPS = 3.0
 
 
 def validation_every(steps_per_epoch: int, n_train: int, n_val: int, batch: int, every_epoch: bool,
-                     budget: float = VALIDATED_SHARE) -> int:
+                     epochs: int = EVERY_EPOCH_UP_TO + 1, budget: float = VALIDATED_SHARE) -> int:
     """k: validate epoch 1, every k-th epoch and the last. A validation pass over n_val samples
     costs about a third of training steps over as many samples (a forward pass, no backward or
     optimizer step)."""
-    if every_epoch or budget <= 0 or n_val <= 0:
+    if every_epoch or budget <= 0 or n_val <= 0 or epochs <= EVERY_EPOCH_UP_TO:
         return 1
     steps = max(steps_per_epoch, 1)
     val_steps = n_val / (3 * max(batch, 1))
@@ -51,7 +55,7 @@ def validation_every(steps_per_epoch: int, n_train: int, n_val: int, batch: int,
 
 
 def validates(epoch: int, every: int, last_epoch: int) -> bool:
-    return every <= 1 or epoch == 1 or epoch % every == 0 or epoch == last_epoch
+    return every <= 1 or epoch <= FIRST_VALIDATED or epoch % every == 0 or epoch == last_epoch
 
 
 def is_plateau(scheduler) -> bool:

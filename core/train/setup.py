@@ -235,7 +235,7 @@ def build(project, dataset, base_dir=None) -> Setup:
     monitor = spec.monitor if has_val else "train_loss"
     n_val = int(data["x_val"].shape[0])
     every_epoch = bool(spec.early_stopping) or spec.schedule == "plateau"
-    validate_every = validation_every(steps, n_train, n_val, spec.batch_size, every_epoch)
+    validate_every = validation_every(steps, n_train, n_val, spec.batch_size, every_epoch, spec.epochs)
     resolved = {
         "device": str(device), "threads": threads, "mixed_precision": amp,
         "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
@@ -272,9 +272,9 @@ def _validation_note(every: int, every_epoch: bool, n_val: int) -> dict[str, Any
         rule = "no validation split"
     elif every == 1:
         rule = ("every epoch (early stopping or a plateau schedule counts epochs)" if every_epoch else
-                "every epoch (within the budget)")
+                "every epoch (within the budget, or a run of at most 20 epochs)")
     else:
-        rule = (f"epoch 1, every {every} epochs and the last: validation, probes and per-epoch figures within "
+        rule = (f"epochs 1-5, every {every} epochs and the last: validation, probes and per-epoch figures within "
                 f"{VALIDATION_BUDGET:.0%} of the run; the epochs between have empty validation columns and the "
                 "best checkpoint is the best validated epoch")
     return {"every": every, "budget": VALIDATION_BUDGET, "rule": rule}
