@@ -240,6 +240,7 @@ def build(project, dataset, base_dir=None) -> Setup:
         "device": str(device), "threads": threads, "mixed_precision": amp,
         "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
         "optimizer": type(optimizer).__name__, "fused_optimizer": bool(fused),
+        "compile": "off (eager steps)", "zero_grad": "set_to_none, by the loop (p.grad = None)",
         "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
         "steps_per_epoch": steps, "monitor": monitor,
         "validation": _validation_note(validate_every, every_epoch, n_val),
