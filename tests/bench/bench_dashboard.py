@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import math
 import os
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ import numpy as np
 
 from .common import figure
 
-EPOCHS = 400           # spiral: 7 steps of 64 per epoch -> 2,800 steps, a few seconds
+EPOCHS = 2000          # spiral: 7 steps of 64 per epoch -> 14,000 steps, about 4 s at full speed
 CNN_EPOCHS = 4         # digits: 23 steps of 64 per epoch
 REPEATS = 5            # the machine is shared: the median of interleaved pairs
 MEMORY_STEPS = 200_000
@@ -129,6 +130,7 @@ class Freshness:
         self.painted_epoch = self.painted_probe = -1
         self.painted_card = {"metric": -1, "gradients": -1}     # newest epoch painted on these cards
         self.card_age: dict[str, list[float]] = {k: [] for k in self.painted_card}
+        self.carried: dict[str, list[tuple[float, int]]] = {k: [] for k in self.painted_card}
         self.first_point_at: float | None = None
         self.loss_age: list[float] = []
         self.hist_age: list[float] = []
@@ -156,14 +158,23 @@ class Freshness:
                 t, ev = item
                 if isinstance(ev, EpochEnd):
                     self.epochs.append((t, ev.epoch))
+                    # epochs between validations (issue 14) carry no metrics or gradient norms:
+                    # those cards are stale only against epochs that have their data
+                    if any(math.isfinite(v) for v in ev.metrics.values()):
+                        self.carried["metric"].append((t, ev.epoch))
+                    if ev.grad_norms:
+                        self.carried["gradients"].append((t, ev.epoch))
                 elif isinstance(ev, ProbeSnapshot):
                     self.probes.append((t, ev.epoch))
 
     def painted(self, view) -> None:
         if view is self.loss_view:
-            xs = self.d.loss.val.xData
-            if xs is not None and len(xs):
-                self.painted_epoch = int(xs[-1])
+            # the newest epoch on the card: its validation point, or the step curve past that epoch's
+            # last batch (x = epoch - 1 + batch / batches); unvalidated epochs (issue 14) only have the latter
+            ends = [int(xs[-1]) for xs in (self.d.loss.val.xData,) if xs is not None and len(xs)]
+            ends += [int(math.floor(xs[-1] + 1e-9)) for xs in (self.d.loss.smooth.xData,) if xs is not None and len(xs)]
+            if ends:
+                self.painted_epoch = max(ends)
             smooth = self.d.loss.smooth.xData
             if self.first_point_at is None and smooth is not None and len(smooth):
                 self.first_point_at = time.monotonic()
@@ -182,7 +193,7 @@ class Freshness:
         self.loss_age.append(self._age(self.epochs, self.painted_epoch, now))
         self.hist_age.append(self._age(self.probes, self.painted_probe, now))
         for key, epoch in self.painted_card.items():
-            self.card_age[key].append(self._age(self.epochs, epoch, now))
+            self.card_age[key].append(self._age(self.carried[key], epoch, now))
 
     @staticmethod
     def _age(reported, painted: int, now: float) -> float:
