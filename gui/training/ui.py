@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget
 
+from .. import gc_guard
 from . import background_imports, layout_memory, menu
 from .failure_dialog import show_failure
 from .status import RunProgress
@@ -90,6 +91,7 @@ class TrainingUI(QObject):
         self._project_replaced()
         self._status_changed("idle")
         self.ready.emit()
+        gc_guard.freeze_startup()
         QTimer.singleShot(WARM_PROCESS_DELAY_MS, self._warm_process)
         if self._pending_train:
             self._pending_train = False
