@@ -1,4 +1,4 @@
-"""Real data sets bundled with scikit-learn (no download) and the character-level text task on
+"""Real data sets from scikit-learn, shipped in resources/datasets/ (no download, no sklearn import) and the character-level text task on
 the public-domain corpus shipped in resources/text/."""
 from __future__ import annotations
 
@@ -15,54 +15,45 @@ from .synthetic import GENERATORS
 VOCAB = 128   # ASCII; anything else becomes '?'
 
 
-def _sklearn(name: str):
-    from sklearn import datasets as skd
-    if name == "diabetes":
-        return skd.load_diabetes(scaled=False)
-    return getattr(skd, f"load_{name}")()
+TABLES = ("iris", "wine", "breast_cancer", "diabetes")
 
 
-def _digits_file() -> Path | None:
-    """scikit-learn's digits.csv.gz, found without importing scikit-learn (whose import takes about
-    as long as torch's); None when it is not where scikit-learn keeps it."""
-    import importlib.util
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
-    return path if path.is_file() else None
+def table_path(name: str) -> Path:
+    """The bundled copy of one of scikit-learn's data files (resources/datasets/README.md)."""
+    from ..resources import resource_dir
+    return resource_dir() / "datasets" / f"{name}.csv.gz"
 
 
-def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """(images n×8×8 float64 0-16, targets int) exactly as sklearn.datasets.load_digits gives them:
-    it too reads this file with np.loadtxt (a test compares the two)."""
-    path = _digits_file()
-    if path is None:
-        b = _sklearn("digits")
-        return b.images, b.target
+def _read_table(name: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(values float64 [N, F], target float64 [N], feature names, class names — [] for regression)
+    from a bundled table: `# classes: a,b` (or `# regression`), a header line, then the rows with
+    the target last. The same values as scikit-learn's load_* (no sklearn import: seconds)."""
     import gzip
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        data = np.loadtxt(f, delimiter=",")
-    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
+    path = table_path(name)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            first, header = f.readline().strip(), f.readline().strip()
+            rows = np.loadtxt(f, delimiter=",", dtype=np.float64, ndmin=2)
+    except (OSError, EOFError, ValueError) as e:
+        raise DataError(f"the bundled data set {path} cannot be read ({e}): reinstall LayerLab") from None
+    classes = first.split(":", 1)[1].strip().split(",") if first.startswith("# classes:") else []
+    return rows[:, :-1], rows[:, -1], header.split(",")[:-1], classes
 
 
 def digits(opts: Options, seed: int) -> Raw:
     """8×8 grey-level digit images (0-16) as 1×8×8 floats in [0, 1]."""
-    images, target = _digits_arrays()
-    x = (images.astype(np.float32) / 16.0)[:, None, :, :]
-    return Raw(x=x, y=target.astype(np.int64), task="classification", num_classes=10,
-               class_names=[str(c) for c in range(10)])
+    x, y, _, classes = _read_table("digits")
+    x = (x.reshape(-1, 8, 8).astype(np.float32) / 16.0)[:, None, :, :]
+    return Raw(x=x, y=y.astype(np.int64), task="classification", num_classes=10, class_names=classes)
 
 
 def _tabular(name: str) -> Raw:
-    b = _sklearn(name)
-    x = np.asarray(b.data, dtype=np.float32)
-    names = [str(f) for f in b.feature_names]
-    if name == "diabetes":
-        y = np.asarray(b.target, dtype=np.float32).reshape(-1, 1)
-        return Raw(x=x, y=y, task="regression", num_classes=0, class_names=[], feature_names=names)
-    classes = [str(c) for c in b.target_names]
-    return Raw(x=x, y=np.asarray(b.target, dtype=np.int64), task="classification", num_classes=len(classes),
+    x, y, names, classes = _read_table(name)
+    x = np.asarray(x, dtype=np.float32)
+    if not classes:
+        return Raw(x=x, y=y.astype(np.float32).reshape(-1, 1), task="regression", num_classes=0, class_names=[],
+                   feature_names=names)
+    return Raw(x=x, y=y.astype(np.int64), task="classification", num_classes=len(classes),
                class_names=classes, feature_names=names)
 
 

@@ -41,17 +41,40 @@ def spiral(opts: Options, seed: int) -> Raw:
     return _raw2d(np.concatenate(xs), np.concatenate(ys), [f"arm {c}" for c in range(k)])
 
 
+def _shuffled_noisy(x: np.ndarray, y: np.ndarray, rs: np.random.RandomState, noise: float | None):
+    """sklearn.utils.shuffle, then Gaussian noise on the points, drawn from the same RandomState."""
+    idx = np.arange(len(x))
+    rs.shuffle(idx)
+    x, y = x[idx], y[idx]
+    if noise is not None:
+        x = x + rs.normal(scale=noise, size=x.shape)
+    return x, y
+
+
 def moons(opts: Options, seed: int) -> Raw:
-    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
-    x, y = skd.make_moons(n_samples=_n(opts, "moons"), noise=_noise(opts, "moons"), random_state=seed)
+    """Two interleaving half circles: what sklearn.datasets.make_moons draws for the same seed
+    (a test checks it, draw for draw), in numpy: importing sklearn takes seconds and the packaged
+    app leaves it out."""
+    n = _n(opts, "moons")
+    out, inn = n // 2, n - n // 2
+    x = np.vstack([np.append(np.cos(np.linspace(0, np.pi, out)), 1 - np.cos(np.linspace(0, np.pi, inn))),
+                   np.append(np.sin(np.linspace(0, np.pi, out)), 1 - np.sin(np.linspace(0, np.pi, inn)) - 0.5)]).T
+    y = np.hstack([np.zeros(out, dtype=np.intp), np.ones(inn, dtype=np.intp)])
+    x, y = _shuffled_noisy(x, y, np.random.RandomState(seed), _noise(opts, "moons"))
     return _raw2d(x, y, ["upper moon", "lower moon"])
 
 
 def circles(opts: Options, seed: int) -> Raw:
-    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
+    """A small circle inside a large one: sklearn.datasets.make_circles's draws, in numpy (as moons)."""
     factor = opts.float("factor", OPTIONS["circles"]["factor"][0], 0.01, 0.99)
-    x, y = skd.make_circles(n_samples=_n(opts, "circles"), noise=_noise(opts, "circles"), factor=factor,
-                            random_state=seed)
+    n = _n(opts, "circles")
+    out, inn = n // 2, n - n // 2
+    t_out = np.linspace(0, 2 * np.pi, out, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, inn, endpoint=False)
+    x = np.vstack([np.append(np.cos(t_out), np.cos(t_in) * factor),
+                   np.append(np.sin(t_out), np.sin(t_in) * factor)]).T
+    y = np.hstack([np.zeros(out, dtype=np.intp), np.ones(inn, dtype=np.intp)])
+    x, y = _shuffled_noisy(x, y, np.random.RandomState(seed), _noise(opts, "circles"))
     return _raw2d(x, y, ["outer", "inner"])
 
 
@@ -66,10 +89,17 @@ def xor(opts: Options, seed: int) -> Raw:
 
 
 def blobs(opts: Options, seed: int) -> Raw:
-    from sklearn import datasets as skd  # only these sets need sklearn: seconds to import
+    """Gaussian blobs around centres uniform in [-10, 10]²: sklearn.datasets.make_blobs's draws,
+    in numpy (as moons)."""
     k = opts.int("classes", OPTIONS["blobs"]["classes"][0], 2, 50)
-    x, y = skd.make_blobs(n_samples=_n(opts, "blobs", lo=2 * k), centers=k,
-                          cluster_std=_noise(opts, "blobs"), random_state=seed)
+    n = _n(opts, "blobs", lo=2 * k)
+    std = _noise(opts, "blobs")
+    rs = np.random.RandomState(seed)
+    centers = rs.uniform(-10.0, 10.0, size=(k, 2))
+    per = [n // k + (1 if c < n % k else 0) for c in range(k)]
+    x = np.concatenate([rs.normal(loc=centers[c], scale=std, size=(m, 2)) for c, m in enumerate(per)])
+    y = np.concatenate([np.full(m, c, dtype=int) for c, m in enumerate(per)])
+    x, y = _shuffled_noisy(x, y, rs, None)
     return _raw2d(x, y, [f"blob {c}" for c in range(k)])
 
 

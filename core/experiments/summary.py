@@ -1,5 +1,5 @@
 """A study as plain data: one row per trial for tables, the best row, parameter importances
-(Optuna's fANOVA evaluator) and the normalized axes of a parallel-coordinates plot. Read-only:
+(Optuna's PED-ANOVA evaluator) and the normalized axes of a parallel-coordinates plot. Read-only:
 the GUI polls it while workers run, the CLI prints it."""
 from __future__ import annotations
 
@@ -83,7 +83,10 @@ def importances(study) -> dict[str, float]:
     if len(done) < 3:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        # PED-ANOVA (optuna's default since 5.0; fANOVA before, which needs scikit-learn): named here so
+        # that no optuna version needs sklearn, which the packaged app leaves out
+        return dict(optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.PedAnovaImportanceEvaluator()))
     except (ValueError, RuntimeError):   # a parameter that never varied, a single-value space
         return {}
 

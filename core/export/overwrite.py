@@ -29,7 +29,10 @@ def planned_files(project, fmt: str, out) -> list[Path]:
         return [md, md.with_name(md.stem + "_loss.png")]
     if fmt == "train-script":
         py = out if out.suffix == ".py" else out.with_suffix(".py")
-        return [py] + ([py.with_name("corpus.txt")] if project.data.dataset == "text" else [])
+        from .train_script import TABULAR
+        ds = project.data.dataset      # the data file shipped beside the script (the corpus, a built-in table)
+        beside = ["corpus.txt"] if ds == "text" else [f"{ds}.csv.gz"] if ds in ("digits", *TABULAR) else []
+        return [py] + [py.with_name(n) for n in beside]
     return []
 
 

@@ -7,8 +7,8 @@ core.train (init, loss, optimizer, schedule, regularization, metrics) and core.t
 epoch loop every run uses) and core.distributed (its DDP hooks and sharding), and core.train.end_report
 (result.json's ECE / reliability, ROC / PR, perplexity and per-class report). Built-in data sets are
 regenerated with
-the same numpy / scikit-learn code; file sources are read from the path the project used (or
-`--data PATH`); the text corpus is copied beside the script. On CPU with one process, a seeded
+the same numpy code; file sources are read from the path the project used (or
+`--data PATH`); the text corpus and the built-in tables (resources/datasets) are copied beside the script. On CPU with one process, a seeded
 script run gives LayerLab's validation metrics epoch for epoch.
 
     python train_digits.py --epochs 5 --out run
@@ -90,11 +90,11 @@ def _data_source(project, base_dir: Path | None) -> tuple[list[tuple[str, str]],
     elif name in ("digits", "text"):
         roots.append(("layerlab.core.data.builtin", name))
         body = [f"    return {name}({opts}, DATA['seed'])"]
-        if name == "text":
-            paths["corpus"] = "corpus.txt"
+        paths["corpus" if name == "text" else "table"] = "corpus.txt" if name == "text" else "digits.csv.gz"
     elif name in TABULAR:
         roots.append(("layerlab.core.data.builtin", "_tabular"))
         body = ["    return _tabular(DATA['dataset'])"]
+        paths["table"] = f"{name}.csv.gz"
     elif name == "csv":
         roots.append(("layerlab.core.data.tabular", "load_csv"))
         paths["path"] = where(d.path)
@@ -119,6 +119,11 @@ def _data_source(project, base_dir: Path | None) -> tuple[list[tuple[str, str]],
     about = docstring(f"All samples before splitting (LayerLab data source {name!r}).")
     return roots, ["def load_raw(paths):", f"    {about}",
                    *body], paths
+
+
+def _beside(dataset: str) -> set[str]:
+    """The functions the script defines itself (not copied): where the data file it ships beside it is."""
+    return {"corpus_path"} if dataset == "text" else {"table_path"} if dataset in ("digits", *TABULAR) else set()
 
 
 def _compile(project):
@@ -162,8 +167,7 @@ def _library_code(project, roots, net, plan):
     from .script_main import PROVIDED
     imports, defs = _extract.closure(LIBRARY, [("layerlab.core.export.script_main", "main"),
                                                ("layerlab.core.distributed.ending", "exit_process"), *roots],
-                                     provided=set(PROVIDED) | ({"corpus_path"} if project.data.dataset == "text"
-                                                               else set()))
+                                     provided=set(PROVIDED) | _beside(project.data.dataset))
     clash = {d.name for d in defs} & ({net.class_name} | {n for n, *_ in plan})
     if net.class_name in {d.name for d in defs}:
         raise ExportError(f"internal: the network class name {net.class_name} clashes with copied code ({clash})")
@@ -181,7 +185,7 @@ def _about(project) -> str:
         f"{spec.init} init, {spec.loss} loss, {spec.optimizer} (lr {spec.lr}), {spec.schedule} schedule, "
         f"{spec.epochs} epochs of batch {spec.batch_size}"
         + (f", early stopping on {spec.monitor} (patience {spec.patience})" if spec.early_stopping else "") + ".",
-        "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy, scikit-learn",
+        "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy",
         "and safetensors" + (", pandas" if project.data.dataset == "csv" else "")
         + (", Pillow" if project.data.dataset == "images" else "") + " - not LayerLab.",
         "",
@@ -225,6 +229,9 @@ def _network_block(net, load_raw, dataset: str) -> list[str]:
     if dataset == "text":
         text += ["", "def corpus_path():",
                  "    return Path(__file__).resolve().with_name(DATA_PATHS['corpus'])", ""]
+    if "table_path" in _beside(dataset):
+        text += ["", "def table_path(name):",
+                 "    return Path(__file__).resolve().with_name(DATA_PATHS['table'])", ""]
     return text
 
 
@@ -270,8 +277,13 @@ def export_train_script(project, out: str | os.PathLike, run_dir=None, base_dir=
         target = out.with_name("corpus.txt")
         shutil.copyfile(corpus_path(), target)
         written.append(target)
+    if "table" in paths:
+        from ..data.builtin import table_path
+        target = out.with_name(paths["table"])
+        shutil.copyfile(table_path(project.data.dataset), target)
+        written.append(target)
     info = {"format": "train-script", "data": project.data.dataset}
-    missing = [p for k, p in paths.items() if k != "corpus" and p and not Path(p).exists()]
+    missing = [p for k, p in paths.items() if k not in ("corpus", "table") and p and not Path(p).exists()]
     if missing:
         info["warnings"] = [f"data file {p} does not exist here: pass --data PATH when running the script"
                             for p in missing]

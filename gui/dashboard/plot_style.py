@@ -166,7 +166,10 @@ def ema(y: np.ndarray, weight: float, stride: int = 1) -> np.ndarray:
     the smoothing looks the same after the store decimated."""
     if weight <= 0 or len(y) == 0:
         return y
-    from scipy.signal import lfilter
     b = weight ** stride
-    out = lfilter([1 - b], [1, -b], y)
+    out = np.empty(len(y))
+    acc = 0.0
+    for i, v in enumerate(np.asarray(y, float).tolist()):   # s[i] = b·s[i-1] + (1-b)·y[i]; the store
+        acc = b * acc + (1.0 - b) * v                          # keeps few points (decimated): no SciPy
+        out[i] = acc
     return out / (1 - b ** np.arange(1, len(y) + 1))

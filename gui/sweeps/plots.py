@@ -44,7 +44,7 @@ class ParallelPlot:
 
 class ImportancePlot:
     def __init__(self):
-        self.widget = _plot("sweepImportance", "Parameter importance (fANOVA)")
+        self.widget = _plot("sweepImportance", "Parameter importance (PED-ANOVA)")
         self.bars = None
         self.widget.setMouseEnabled(x=False, y=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-HEAVY = ("numpy", "scipy.signal", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.checks",
+HEAVY = ("numpy", "pyqtgraph", "torch", "layerlab.core.data", "layerlab.core.train.checks",
          "layerlab.core.train.wire")
 
 

@@ -181,3 +181,61 @@ def test_options_from_forms_null_means_default_and_numeric_text_is_a_number():
     assert sum(ds.sizes) == 300
     with pytest.raises(DataError, match="whole number"):
         load(DataSpec(dataset="spiral", options={"n_samples": "3.5"}))
+
+
+@pytest.mark.parametrize("seed", [0, 7, 12345])
+@pytest.mark.parametrize("n, noise", [(100, 0.1), (101, 0.0), (1000, 0.3)])
+def test_generated_toys_draw_what_sklearn_draws(seed, n, noise):
+    """moons, circles and blobs are numpy copies of sklearn's make_* (no sklearn import, and the
+    packaged app leaves sklearn out): the same seed gives the same points, draw for draw."""
+    import numpy as np
+    from sklearn import datasets as skd
+
+    from layerlab.core.data.options import Options
+    from layerlab.core.data.synthetic import blobs, circles, moons
+
+    cases = [(moons, {}, lambda: skd.make_moons(n_samples=n, noise=noise, random_state=seed)),
+             (circles, {"factor": 0.4}, lambda: skd.make_circles(n_samples=n, noise=noise, factor=0.4,
+                                                                 random_state=seed))]
+    cases += [(blobs, {"classes": k, "noise": noise + 0.5},
+               lambda k=k: skd.make_blobs(n_samples=n, centers=k, cluster_std=noise + 0.5, random_state=seed))
+              for k in (2, 3, 7)]
+    for fn, extra, sk in cases:
+        raw = fn(Options({"n_samples": n, "noise": noise, **extra}, fn.__name__), seed)
+        x, y = sk()
+        assert np.array_equal(raw.x, x.astype(np.float32)) and np.array_equal(raw.y, y), (fn.__name__, extra)
+
+
+@pytest.mark.parametrize("name", ["digits", "iris", "wine", "breast_cancer", "diabetes"])
+def test_bundled_tables_equal_sklearns_sets(name):
+    """resources/datasets holds scikit-learn's files (re-laid out): the same values, feature and
+    class names as its load_* functions, read without importing sklearn."""
+    import numpy as np
+    from sklearn import datasets as skd
+
+    from layerlab.core.data.builtin import BUILTINS
+
+    raw = BUILTINS[name](None, 0)
+    if name == "digits":
+        b = skd.load_digits()
+        assert np.array_equal(raw.x, (b.images.astype(np.float32) / 16.0)[:, None])
+    else:
+        b = skd.load_diabetes(scaled=False) if name == "diabetes" else getattr(skd, f"load_{name}")()
+        assert np.array_equal(raw.x, np.asarray(b.data, np.float32))
+        assert raw.feature_names == [str(f) for f in b.feature_names]
+    if name == "diabetes":
+        assert np.array_equal(raw.y, np.asarray(b.target, np.float32).reshape(-1, 1)) and raw.class_names == []
+    else:
+        assert np.array_equal(raw.y, b.target) and raw.y.dtype == np.int64
+        assert raw.class_names == [str(c) for c in b.target_names]
+
+
+def test_loading_every_builtin_imports_no_sklearn():
+    import subprocess
+    import sys
+    code = ("import sys\nfrom layerlab.core.data import load\nfrom layerlab.core.specs import BUILTIN_DATASETS, DataSpec\n"
+            "for n in BUILTIN_DATASETS: load(DataSpec(dataset=n))\n"
+            "print(sorted(m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

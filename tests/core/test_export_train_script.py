@@ -162,3 +162,23 @@ def test_script_applies_init_overrides_inside_blocks(tmp_path):
     got_rows, want_rows = _metrics(tmp_path / "run" / "metrics.csv"), _metrics(tmp_path / "layerlab" / "metrics.csv")
     for key in ("val_loss", "val_accuracy"):
         assert abs(float(got_rows[0][key]) - float(want_rows[0][key])) < 1e-6, (key, got_rows, want_rows)
+
+
+@pytest.mark.parametrize("name", ["digits", "wine"])
+def test_builtin_table_script_ships_its_table(tmp_path, name):
+    """A built-in table travels beside the script (LayerLab reads it from resources/datasets, not
+    from scikit-learn), and the script reads it from there, wherever it was moved to."""
+    from layerlab.core.export.overwrite import planned_files
+
+    project = load_project(template_path("mlp"))
+    project.data = DataSpec(dataset=name)
+    planned = planned_files(project, "train-script", tmp_path / "t.py")
+    paths = export(project, None, "train-script", tmp_path / "t.py")
+    assert [p.name for p in paths] == [p.name for p in planned] == ["t.py", f"{name}.csv.gz"]
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    for p in paths:
+        p.rename(moved / p.name)
+    gen = import_generated(moved / "t.py")
+    assert torch.equal(gen._finish(SimpleNamespace(**gen.DATA), gen.load_raw(gen.DATA_PATHS)).x_train,
+                       load_data(project.data).x_train)

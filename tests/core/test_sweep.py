@@ -151,3 +151,17 @@ def test_show_without_a_study_is_one_line_and_creates_no_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "there is no study file" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spiral.layerlab.json"]
+
+
+def test_importances_need_no_sklearn():
+    """Parameter importances come from PED-ANOVA (numpy, in optuna), not fANOVA, whose random forest
+    is scikit-learn's: the packaged app leaves sklearn out and still shows them."""
+    code = ("import sys\nsys.modules['sklearn'] = None\nimport optuna\n"
+            "optuna.logging.set_verbosity(optuna.logging.WARNING)\n"
+            "from layerlab.core.experiments.summary import importances\n"
+            "s = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))\n"
+            "s.optimize(lambda t: 10 * t.suggest_float('lr', 1e-4, 1, log=True) + 0.01 * t.suggest_int('w', 1, 8),"
+            " n_trials=8)\n"
+            "imp = importances(s)\nassert set(imp) == {'lr', 'w'} and imp['lr'] > imp['w'], imp\nprint('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
