@@ -46,3 +46,23 @@ def test_malformed_or_missing_file_is_one_line_exit_2(tmp_path, content):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "validate" in capsys.readouterr().out
+
+
+def test_packaged_launcher_passes_every_sub_command_through():
+    """The PyInstaller entry script opens the GUI unless argv starts with a sub-command: a command
+    added to the CLI must not open the GUI in the package (import, lr-find, sweep... once did)."""
+    import argparse
+    import importlib.util
+    from pathlib import Path
+
+    from layerlab.core.cli import build_parser
+
+    path = Path(__file__).resolve().parents[2] / "packaging" / "launcher.py"
+    spec = importlib.util.spec_from_file_location("layerlab_launcher", path)
+    launcher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in sub.choices:
+        assert launcher.app_argv([name, "x"]) == [name, "x"], name
+    assert launcher.app_argv(["project.layerlab.json"]) == ["gui", "project.layerlab.json"]
+    assert launcher.app_argv([]) == ["gui"]
