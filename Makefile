@@ -36,7 +36,8 @@ clean:
 
 # A PyInstaller one-folder app in dist/LayerLab (with the export extra: ONNX export is a feature of
 # the app), then a smoke test, offscreen: validate the example, render the window with it, train it
-# one epoch, export the run to ONNX; it prints the bundle's size as {"name": "package_size_mb", ...}.
+# one epoch, export the run to ONNX, a model card, a training script and int8 ONNX, run a one-trial
+# sweep; it prints the bundle's size as {"name": "package_size_mb", ...}.
 PKGVENV := build/pkgvenv
 package:
 	@test -x $(PKGVENV)/bin/python || $(PY) -m venv $(PKGVENV)
