@@ -204,7 +204,8 @@ class MetricCard(Card):
             vals = store.metrics[first].col("value")
             best = np.nanmax(vals) if first != "val_mae" and len(vals) and np.isfinite(vals).any() else (
                 np.nanmin(vals) if len(vals) and np.isfinite(vals).any() else math.nan)
-            last = vals[-1] if len(vals) else math.nan
+            shown = vals[np.isfinite(vals)]   # epochs between validations (issue 14) have no value
+            last = shown[-1] if len(shown) else math.nan
             self.summary.setText(f"last {last:.4g} · best {best:.4g}" if len(vals) else "")
         show_epoch_lines(self.best, self.restored, store)
         if len(store.epochs):

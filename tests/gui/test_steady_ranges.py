@@ -52,3 +52,23 @@ def test_the_gradient_card_does_not_relabel_its_axis_on_every_redraw(qtbot):
     for _ in range(5):
         card.refresh(store)
     assert len(calls) <= 1
+
+
+def test_the_metric_card_summary_shows_the_last_validated_value(qtbot):
+    """Epochs between validations (issue 14) carry NaN metrics: the summary shows the last value
+    there is, not "last nan"."""
+    import math
+
+    from layerlab.core.train.events import EpochEnd
+    from layerlab.gui.dashboard.curves import MetricCard
+    from layerlab.gui.training.store import MetricsStore
+    card = MetricCard()
+    qtbot.addWidget(card)
+    store = MetricsStore("t", status="running")
+    store.metric_names = ["val_accuracy"]
+    for epoch, acc in ((1, 0.5), (2, 0.75), (3, math.nan)):
+        store.apply([EpochEnd(epoch=epoch, train_loss=1.0, val_loss=1.0 if acc == acc else math.nan,
+                              metrics={"val_accuracy": acc}, lr=0.01, grad_norms={}, update_ratios={},
+                              seconds=0.1, best_epoch=2, improved=False)])
+    card.refresh(store)
+    assert card.summary.text() == "last 0.75 · best 0.75"
