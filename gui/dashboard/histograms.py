@@ -119,7 +119,10 @@ class HistGrid(pg.GraphicsLayoutWidget):
         """Ranges that move only when the data leaves them (or fills under half of them): a
         range change re-renders the axis, the costliest part of redrawing a dozen small plots."""
         xs = [np.asarray(i.xData) for i in items if i.xData is not None and len(i.xData)]
-        ys = [np.asarray(i.yData) for i in items if i.yData is not None and len(i.yData)]
+        # the height follows the current histogram (items[0]) alone: the init reference of a layer
+        # whose spread grew 10x is a spike 10x taller, and fitting it flattened the current one
+        ys = [np.asarray(i.yData) for i in items[:1] if i.yData is not None and len(i.yData)] or \
+             [np.asarray(i.yData) for i in items if i.yData is not None and len(i.yData)]
         if not xs:
             return
         lo, hi = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)

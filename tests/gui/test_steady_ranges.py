@@ -72,3 +72,25 @@ def test_the_metric_card_summary_shows_the_last_validated_value(qtbot):
                               seconds=0.1, best_epoch=2, improved=False)])
     card.refresh(store)
     assert card.summary.text() == "last 0.75 · best 0.75"
+
+
+def test_a_histogram_fits_its_current_shape_not_a_taller_init_reference(qtbot):
+    """A layer whose spread grew 10x since init: its init histogram (the dotted reference) is a
+    spike 10x taller. The plot's height follows the current histogram, so it stays readable."""
+    from types import SimpleNamespace
+
+    from layerlab.core.train.probes import LayerStats
+    from layerlab.gui.dashboard.histograms import HistGrid
+
+    def snap(std):
+        edges = np.linspace(-3 * std, 3 * std, 31)
+        counts = np.exp(-0.5 * ((edges[:-1] + edges[1:]) / 2 / std) ** 2) * 1000
+        row = LayerStats("fc1", "n1", "Dense", 0.0, std, counts, edges)
+        return SimpleNamespace(layer=lambda name: row)
+    grid = HistGrid()
+    qtbot.addWidget(grid)
+    grid.set_layers(["fc1"])
+    grid.update_one("fc1", snap(10.0), snap(1.0))
+    p, _, cur, _ = grid.plots["fc1"]
+    top = p.vb.viewRange()[1][1]
+    assert top <= 1.5 * float(np.max(cur.yData)), "the current histogram is flattened under the init spike"
