@@ -33,6 +33,7 @@ from ..distributed.fit import fit
 from ..train.augment import build_augmenter
 from ..train.calibration import kind_of
 from ..train.end_report import run_fields
+from ..train.epochs import counts_epochs, validation_every
 from ..train.imbalance import apply_flags, loss_weights, sampler_cdf
 from ..train.init import init_module
 from ..train.losses import build_loss
@@ -117,9 +118,10 @@ def build_setup(spec, dataset, device):
         optimizer = build_optimizer(spec, model, fused=True if device.type in ("cpu", "cuda") else None)
     except (RuntimeError, ValueError, TypeError):
         optimizer = build_optimizer(spec, model)
-    steps = max(1, math.ceil(int(data["x_train"].shape[0]) / spec.batch_size))
+    n_train, n_val = int(data["x_train"].shape[0]), int(data["x_val"].shape[0])
+    steps = max(1, math.ceil(n_train / spec.batch_size))
     scheduler, per_step = build_scheduler(spec, optimizer, steps)
-    has_val = int(data["x_val"].shape[0]) > 0
+    has_val = n_val > 0
     k = int(dataset.num_classes or 0) if dataset.task == "classification" else 0
     weight = loss_weights(spec, data["y_train"], k)
     return model, SimpleNamespace(
@@ -130,7 +132,8 @@ def build_setup(spec, dataset, device):
         monitor=spec.monitor if has_val else "train_loss", metric_names=metric_names(dataset.task),
         eval_batch=4096, memory_format=torch.contiguous_format,
         sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None,
-        augment=build_augmenter(spec.augment, data["x_train"]))
+        augment=build_augmenter(spec.augment, data["x_train"]),
+        validate_every=validation_every(steps, n_train, n_val, spec.batch_size, counts_epochs(spec), spec.epochs))
 
 
 def save_weights_by_node(state: dict, path: Path, metadata: dict) -> None:

@@ -55,6 +55,11 @@ def validation_every(steps_per_epoch: int, n_train: int, n_val: int, batch: int,
     return max(1, math.ceil((BOOKKEEPING_STEPS + val_steps) / (budget * steps) - 1e-9))
 
 
+def counts_epochs(spec) -> bool:
+    """Early stopping and a plateau schedule count epochs (their patience), so they validate every one."""
+    return bool(spec.early_stopping) or spec.schedule == "plateau"
+
+
 def validates(epoch: int, every: int, last_epoch: int) -> bool:
     return every <= 1 or epoch <= FIRST_VALIDATED or epoch % every == 0 or epoch == last_epoch
 

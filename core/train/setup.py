@@ -17,7 +17,7 @@ import torch
 from ..compiler import compile_graph, walk_layers
 from ..specs import spec_to_dict
 from .augment import build_augmenter
-from .epochs import VALIDATION_BUDGET, validation_every
+from .epochs import VALIDATION_BUDGET, counts_epochs, validation_every
 from .imbalance import loss_weights, sampler_cdf
 from .init import initialize
 from .losses import build_loss
@@ -234,7 +234,7 @@ def build(project, dataset, base_dir=None) -> Setup:
     has_val = int(data["x_val"].shape[0]) > 0
     monitor = spec.monitor if has_val else "train_loss"
     n_val = int(data["x_val"].shape[0])
-    every_epoch = bool(spec.early_stopping) or spec.schedule == "plateau"
+    every_epoch = counts_epochs(spec)
     validate_every = validation_every(steps, n_train, n_val, spec.batch_size, every_epoch, spec.epochs)
     resolved = {
         "device": str(device), "threads": threads, "mixed_precision": amp,

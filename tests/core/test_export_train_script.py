@@ -182,3 +182,41 @@ def test_builtin_table_script_ships_its_table(tmp_path, name):
     gen = import_generated(moved / "t.py")
     assert torch.equal(gen._finish(SimpleNamespace(**gen.DATA), gen.load_raw(gen.DATA_PATHS)).x_train,
                        load_data(project.data).x_train)
+
+
+def test_script_validates_the_epochs_layerlab_validates(tmp_path):
+    """Validation on a budget (core.train.epochs.validation_every, copied into the script): a run
+    long enough for k > 1 leaves the same epochs' validation columns empty in both metrics.csv
+    files, and the validated epochs agree."""
+    import math
+
+    from layerlab.core.train import Trainer
+    from layerlab.core.train.epochs import validates
+
+    project = load_project(template_path("mlp"))          # spiral: 7 small steps an epoch
+    project.training.epochs = 24
+    script = export(project, None, "train-script", tmp_path / "train_spiral.py")[0]
+    out = subprocess.run(standalone.script_command(script, "--out", str(tmp_path / "run"), "--quiet"),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    Trainer(project, run_dir=tmp_path / "layerlab").fit()
+    k = json.loads((tmp_path / "layerlab" / "config.json").read_text())["resolved"]["validation"]["every"]
+    assert k > 1
+    got_rows, want_rows = _metrics(tmp_path / "run" / "metrics.csv"), _metrics(tmp_path / "layerlab" / "metrics.csv")
+    assert len(got_rows) == len(want_rows) == 24
+
+    def validated(rows):
+        return [int(r["epoch"]) for r in rows
+                if all(math.isfinite(float(r[c] or "nan")) for c in ("val_loss", "val_accuracy", "val_f1"))]
+
+    def skipped(rows):
+        return [int(r["epoch"]) for r in rows
+                if all(math.isnan(float(r[c] or "nan")) for c in ("val_loss", "val_accuracy", "val_f1"))]
+
+    want = [e for e in range(1, 25) if validates(e, k, 24)]
+    assert validated(got_rows) == validated(want_rows) == want and len(want) < 24
+    assert skipped(got_rows) == skipped(want_rows) == [e for e in range(1, 25) if e not in want]
+    for g, w in zip(got_rows, want_rows):
+        if int(g["epoch"]) in want:
+            assert abs(float(g["val_loss"]) - float(w["val_loss"])) < 1e-6, (g, w)
+        assert abs(float(g["train_loss"]) - float(w["train_loss"])) < 1e-5
