@@ -109,9 +109,8 @@ def trainer_rate(project, ds, probe_every: int = 0, share: list | None = None) -
     return project.training.epochs * len(ds.x_train) / total
 
 
-def handtuned_rate(project, ds) -> float:
-    model = _model(project)
-    opt = torch.optim.Adam(model.parameters(), lr=project.training.lr)
+def _hand_loop_rate(model, opt, project, ds) -> float:
+    """Samples/s of a plain PyTorch loop: pre-shuffled slicing, cross-entropy, the given optimizer."""
     x, y, n = ds.x_train, ds.y_train, len(ds.x_train)
     model.train()
     t0 = clock()
@@ -124,6 +123,12 @@ def handtuned_rate(project, ds) -> float:
             loss.backward()
             opt.step()
     return project.training.epochs * n / (clock() - t0)
+
+
+def handtuned_rate(project, ds) -> float:
+    model = _model(project)
+    opt = torch.optim.Adam(model.parameters(), lr=project.training.lr)
+    return _hand_loop_rate(model, opt, project, ds)
 
 
 def idiomatic_rate(project, ds) -> float:
@@ -305,18 +310,7 @@ def _chain_hand_rate(project, ds) -> float:
         for a, b in zip(theirs, ours):
             a.copy_(b)
     opt = torch.optim.Adam(model.parameters(), lr=project.training.lr, fused=True)   # as LayerLab resolves on CPU
-    x, y, n = ds.x_train, ds.y_train, len(ds.x_train)
-    model.train()
-    t0 = clock()
-    for _ in range(project.training.epochs):
-        perm = torch.randperm(n)
-        xs, ys = x[perm], y[perm]
-        for i in range(0, n, BATCH):
-            loss = F.cross_entropy(model(xs[i:i + BATCH]), ys[i:i + BATCH])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return project.training.epochs * n / (clock() - t0)
+    return _hand_loop_rate(model, opt, project, ds)
 
 
 def _deep_chain(repeats: int) -> dict:

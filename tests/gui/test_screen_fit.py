@@ -12,22 +12,16 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QFontMetrics, QTextDocument
 
-from .training_support import READY_S
+from .training_support import open_sized
 
 LAYERS = ["conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "logits"]   # the digits CNN's gradient legend
 
 
 def _open(qtbot, size):
-    from layerlab.gui.app import create_window
-    win = create_window()
-    win.show()
-    win.resize(*size)
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.training.is_ready, timeout=READY_S)
-    qtbot.waitUntil(lambda: (win.width(), win.height()) == size)
-    win.training.show_dashboard()
-    qtbot.waitUntil(lambda: win.training.dashboard is not None and win.training.dashboard.isVisible())
-    return win, win.training
+    win, ui = open_sized(qtbot, size)
+    ui.show_dashboard()
+    qtbot.waitUntil(lambda: ui.dashboard is not None and ui.dashboard.isVisible())
+    return win, ui
 
 
 def _close(win) -> None:

@@ -8,20 +8,9 @@ dashboard or a dock takes the canvas's width (the reported 300 px were 22 %)."""
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter
 
-from .training_support import READY_S
+from .training_support import open_sized as _open
 
 CANVAS_SHARE = 0.45
-
-
-def _open(qtbot, size):
-    from layerlab.gui.app import create_window
-    win = create_window()
-    win.show()
-    win.resize(*size)
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(lambda: win.training.is_ready, timeout=READY_S)
-    qtbot.waitUntil(lambda: (win.width(), win.height()) == size)
-    return win, win.training
 
 
 def _close(win) -> None:

@@ -30,6 +30,18 @@ def open_window(qtbot, template: str, tmp_path):
     return win, ui
 
 
+def open_sized(qtbot, size: tuple[int, int]):
+    """The example window at exactly `size`, its training UI ready: (window, training UI)."""
+    from layerlab.gui.app import create_window
+    win = create_window()
+    win.show()
+    win.resize(*size)
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.training.is_ready, timeout=READY_S)
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == size)
+    return win, win.training
+
+
 def close_window(win, ui) -> None:
     assert ui.shutdown(), "the training thread did not stop"
     win.document.undo_stack.setClean()
