@@ -116,6 +116,12 @@ def test_joining_with_other_ranges_or_an_unknown_study_is_refused(tmp_path):
         work(project, url, "c", tmp_path / "t", bad, base_dir=tmp_path)
 
 
+# trials long enough (~0.5 s each here) that the second worker is up before the first has claimed
+# all six: at 30 epochs a trial took ~0.05 s once training got faster (issue 14), and one worker
+# finished the study while the other was still importing torch (seen once in a fresh-clone CI run)
+SHARED_EPOCHS = 300
+
+
 def run_workers(path, storage, n_trials, extra=()):
     """Two `layerlab sweep` processes on one study, started together; their outputs."""
     cmd = [sys.executable, "-m", "layerlab.core.cli", "sweep", str(path), "--trials", str(n_trials), "--study", "two",
@@ -138,7 +144,7 @@ def check_no_trial_lost_or_run_twice(storage, folder, n_trials, per_worker):
 
 
 def test_two_worker_processes_share_one_sqlite_study(tmp_path):
-    path = spiral_file(tmp_path, epochs=30)
+    path = spiral_file(tmp_path, epochs=SHARED_EPOCHS)
     storage = default_storage(path)
     per_worker = run_workers(path, storage, 6)
     check_no_trial_lost_or_run_twice(storage, tmp_path / "sweeps" / "two", 6, per_worker)

@@ -10,7 +10,7 @@ import tempfile
 import pytest
 
 from .sweep_support import spiral_file
-from .test_sweep import check_no_trial_lost_or_run_twice, run_workers
+from .test_sweep import SHARED_EPOCHS, check_no_trial_lost_or_run_twice, run_workers
 
 
 def _bin(name: str) -> str:
@@ -48,7 +48,7 @@ def postgres_url():
 
 
 def test_two_workers_finish_a_study_on_postgresql(tmp_path, postgres_url):
-    path = spiral_file(tmp_path, epochs=30)
+    path = spiral_file(tmp_path, epochs=SHARED_EPOCHS)
     per_worker = run_workers(path, postgres_url, 6)
     check_no_trial_lost_or_run_twice(postgres_url, tmp_path / "sweeps" / "two", 6, per_worker)
     assert not (tmp_path / "spiral.sweeps.db").exists()      # nothing went to the default SQLite file
