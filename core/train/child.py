@@ -163,16 +163,18 @@ def warm_up() -> None:
 
 
 def warm_step() -> None:
-    """One backward pass and one step of each optimizer on a throw-away parameter: torch imports
-    its compiler package (torch._dynamo, seconds) the first time an optimizer is built, and the
-    first backward initialises autograd's engine. Done here, while the app idles, instead of
-    between the Train click and the first point."""
+    """One backward pass and one step of each optimizer on a throw-away parameter, with the same
+    stand-in for torch's compiler a run uses (lazy_dynamo): the first backward initialises
+    autograd's engine and each optimizer's first build and step pay one-time costs. Done here,
+    while the app idles, instead of between the Train click and the first point."""
     import dataclasses
 
     import torch
 
     from ..specs import OPTIMIZERS, TrainSpec
+    from . import lazy_dynamo
     from .optim import build_optimizer
+    lazy_dynamo.install()   # as Trainer does: the warm step must not import the compiler it keeps out
     model = torch.nn.Module()   # zeros, not a Linear's random init: the global RNG stays as it was
     model.w, model.b = torch.nn.Parameter(torch.zeros(2, 2)), torch.nn.Parameter(torch.zeros(2))
     x, y = torch.ones(2, 2), torch.tensor([0, 1])

@@ -203,36 +203,31 @@ class Trainer(EpochHooks):
         return self._evaluate(f"{split}_", outputs=self.last_val)
 
     def epoch_end(self, row, out, improved, samples, seconds) -> None:
-        self.global_step = self.loop.global_step
-        self.train_time += seconds
-        self.train_samples += samples
-        self.history.append(row)
-        self.folder.append_metrics(row)
-        epoch, best = row["epoch"], self.best
-        metrics = {k: row[k] for k in self.setup.metric_names}
-        end = EpochEnd(epoch=epoch, train_loss=row["train_loss"], val_loss=row["val_loss"], metrics=metrics,
-                       lr=row["lr"], grad_norms=grad_norms(self.layers),
-                       update_ratios=update_ratios(self.layers, out.before), seconds=seconds,
-                       best_epoch=best.epoch, improved=improved, patience_left=best.patience_left,
-                       samples_per_s=samples / max(seconds, 1e-9))
-        self._emit(end)
-        last_epoch = epoch == self.project.training.epochs or best.exhausted
+        end = self._record(row, samples, seconds, improved, grad_norms(self.layers),
+                           update_ratios(self.layers, out.before))
+        last_epoch = end.epoch == self.project.training.epochs or self.best.exhausted
         self.probe.at_epoch(end, force=last_epoch)
-        self._maybe_flush(epoch, force=last_epoch)
+        self._maybe_flush(end.epoch, force=last_epoch)
 
     def epoch_unvalidated(self, row, out, samples, seconds) -> None:
         """An epoch between validations: its row and a lean EpochEnd (no figures), no probes."""
+        self._record(row, samples, seconds, False, {}, {})
+        self._maybe_flush(row["epoch"])
+
+    def _record(self, row, samples, seconds, improved, norms, ratios) -> EpochEnd:
+        """An epoch's row in the history and metrics.csv, and its EpochEnd event (returned)."""
         self.global_step = self.loop.global_step
         self.train_time += seconds
         self.train_samples += samples
         self.history.append(row)
         self.folder.append_metrics(row)
         best = self.best
-        self._emit(EpochEnd(epoch=row["epoch"], train_loss=row["train_loss"], val_loss=row["val_loss"],
-                            metrics={k: row[k] for k in self.setup.metric_names}, lr=row["lr"], grad_norms={},
-                            update_ratios={}, seconds=seconds, best_epoch=best.epoch, improved=False,
-                            patience_left=best.patience_left, samples_per_s=samples / max(seconds, 1e-9)))
-        self._maybe_flush(row["epoch"])
+        end = EpochEnd(epoch=row["epoch"], train_loss=row["train_loss"], val_loss=row["val_loss"],
+                       metrics={k: row[k] for k in self.setup.metric_names}, lr=row["lr"], grad_norms=norms,
+                       update_ratios=ratios, seconds=seconds, best_epoch=best.epoch, improved=improved,
+                       patience_left=best.patience_left, samples_per_s=samples / max(seconds, 1e-9))
+        self._emit(end)
+        return end
 
     def _evaluate(self, prefix: str, outputs: dict | None = None) -> dict[str, float]:
         s, split = self.setup, prefix.rstrip("_")
