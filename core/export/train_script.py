@@ -40,7 +40,8 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", 
            "layerlab.core.train.init", "layerlab.core.train.imbalance", "layerlab.core.train.losses", "layerlab.core.train.metrics",
            "layerlab.core.train.augment",
            "layerlab.core.train.optim", "layerlab.core.train.regularize",
-           "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.events",
+           "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.fused_step",
+           "layerlab.core.train.events",
            "layerlab.core.train.end_report", "layerlab.core.train.calibration", "layerlab.core.train.curves",
            "layerlab.core.train.generate"]
 SYNTHETIC = ("spiral", "moons", "circles", "xor", "blobs", "sine", "reverse")
