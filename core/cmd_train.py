@@ -30,6 +30,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch and one at the end")
     p.add_argument("--calibrate", action="store_true",
                    help="afterwards fit a temperature on the validation split (as `layerlab calibrate RUN`)")
+    p.add_argument("--compile", choices=("auto", "on", "off"),
+                   help="override training.compile: torch.compile of the step; auto compiles a long run and keeps "
+                        "it only where its steps measure faster (config.json's resolved.compile says why)")
     p.add_argument("--sync-bn", action="store_true",
                    help="with --nproc: BatchNorm statistics over the global batch (training.sync_batchnorm)")
     p.add_argument("--class-weights", metavar="none|balanced|W1,W2,...",
@@ -109,10 +112,10 @@ def _jsonable(obj):
 
 
 def _apply_overrides(project, args) -> None:
-    """--epochs, --device, --seed, --class-weights and --sampler replace the project's training
+    """--epochs, --device, --seed, --compile, --class-weights and --sampler replace the project's training
     settings; a value no setting can hold is refused in one line (exit 2)."""
     from .train.imbalance import apply_flags
-    for key in ("epochs", "device", "seed"):
+    for key in ("epochs", "device", "seed", "compile"):
         value = getattr(args, key)
         if value is not None:
             setattr(project.training, key, value)

@@ -28,6 +28,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITORS = ("val_loss", "val_accuracy", "val_f1", "val_mae", "val_r2")
 CLASS_WEIGHTS = ("none", "balanced", "custom")
 SAMPLERS = ("shuffle", "balanced")
+COMPILE = ("auto", "on", "off")       # torch.compile of the training step (core/train/compile_step.py)
 MAX_CLASS_WEIGHTS = 100_000
 # training.augment (core/train/augment.py): setting -> (kind of data, low, high, one line of help);
 # a setting absent or at 0 is off. Noise and brightness are in units of the training set's std.
@@ -97,6 +98,7 @@ class TrainSpec:
     seed: int = 0
     device: str = "auto"
     mixed_precision: bool = False    # CUDA only
+    compile: str = "auto"            # torch.compile of the step: auto (where it measures faster in a long run), on, off
     # initialization
     init: str = "auto"
     init_overrides: dict[str, str] = field(default_factory=dict)  # node id -> scheme
@@ -153,7 +155,8 @@ class TrainSpec:
         out = _range_problems(self, "training")
         for name, choices in (("init", INITS), ("loss", LOSSES), ("optimizer", OPTIMIZERS),
                               ("schedule", SCHEDULES), ("clip", CLIPPING), ("device", DEVICES),
-                              ("monitor", MONITORS), ("class_weights", CLASS_WEIGHTS), ("sampler", SAMPLERS)):
+                              ("monitor", MONITORS), ("class_weights", CLASS_WEIGHTS), ("sampler", SAMPLERS),
+                              ("compile", COMPILE)):
             v = getattr(self, name)
             if v not in choices:
                 out.append(f"training.{name} {_short(v)} is unknown: use one of {', '.join(choices)}")

@@ -115,6 +115,8 @@ class Worker:
                                    "global_batch": per_rank * world, "threads_per_rank": threads,
                                    "sharding": "per-epoch shared permutation, padded, rank::world",
                                    "sync_batchnorm": bool(spec.sync_batchnorm) and world > 1}
+        s.config["resolved"]["compile"] = {"setting": spec.compile, "used": False,
+                                           "decision": "eager: DDP ranks run eager steps"}
         counters, resume = {}, None
         if self.opts.resume:
             try:

@@ -126,6 +126,7 @@ class Trainer(EpochHooks):
                                getattr(e, "fix", "start a new run instead")) from None
         else:
             self.folder.open_metrics(self._columns())
+        self._plan_compile()
         s.config["resumed_from"] = str(self.resume_from) if self.resume_from else None
         s.config["start_epoch"] = self.start_epoch
         s.config["warnings"] = [str(p) for p in problems]
@@ -133,6 +134,15 @@ class Trainer(EpochHooks):
         self.folder.write_json("config.json", s.config)
         pre = getattr(self.dataset, "preprocessor", None)
         self.folder.write_json("preprocessing.json", pre.to_dict() if pre is not None else {"kind": "none"})
+
+    def _plan_compile(self) -> None:
+        """Eager or compiled steps (compile_step.py); config.json's resolved.compile is its note."""
+        from .compile_step import CompilePlan
+        s, spec = self.setup, self.project.training
+        self.compile_plan = CompilePlan(spec.compile, s.compiled.module, s.device, spec.epochs - self.start_epoch + 1,
+                                        s.steps_per_epoch)
+        s.config["resolved"]["compile"] = self.compile_plan.note
+        self.compile_plan.changed = False
 
     def _columns(self) -> list[str]:
         return ["epoch", "train_loss", "val_loss", *self.setup.metric_names, "lr", "seconds"]
@@ -195,6 +205,14 @@ class Trainer(EpochHooks):
     # ------------------------------------------------------------ the epoch loop's hooks
     def stop_requested(self) -> bool:
         return self.control.pending and self.control.stopped
+
+    def train(self, loop, epoch: int):
+        plan = self.compile_plan           # eager or compiled steps (compile_step.py)
+        out = plan.train(loop, epoch)
+        if plan.changed:                   # a decision: config.json says what and why
+            plan.changed = False
+            self.folder.write_json("config.json", self.setup.config)
+        return out
 
     def evaluate(self, split: str) -> dict[str, float]:
         # the planned last epoch's validation outputs: end_report reuses them if the weights stay
@@ -277,6 +295,10 @@ class Trainer(EpochHooks):
         spec, s = self.project.training, self.setup
         if status == "stopped":
             self._save_last(epochs_run)
+        self.compile_plan.finish()
+        if self.compile_plan.changed:
+            self.compile_plan.changed = False
+            self.folder.write_json("config.json", s.config)
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
         # outputs end_report reuses: the final test pass's, and the last epoch's validation pass's

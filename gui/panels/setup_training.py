@@ -1,11 +1,11 @@
 """Training set-up: epochs, batch size, early stopping, gradient clipping, device (CUDA / MPS
-listed only when present), mixed precision, seed, the probe cadence and class imbalance (setup_imbalance.py)."""
+listed only when present), mixed precision, torch.compile of the step, seed, the probe cadence and class imbalance (setup_imbalance.py)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QGroupBox
 
-from ...core.specs import CLIPPING, MONITORS
+from ...core.specs import CLIPPING, COMPILE, MONITORS
 from .setup_base import Binder, form, scroll_panel
 from .setup_checks import ChecksBox
 from .setup_imbalance import ImbalanceBox
@@ -44,6 +44,11 @@ class TrainingPanel(QObject):
         self.amp.setToolTip("bfloat16 / float16 autocast: CUDA only")
         self.amp.setEnabled("cuda" in devices)
         f.addRow("", self.amp)
+        comp = b.combo("training", "compile", COMPILE)
+        comp.setToolTip("torch.compile of the training step. auto: a long run times its eager steps, compiles, "
+                        "times the compiled ones and keeps the faster; config.json's resolved.compile says what "
+                        "was decided and why. Small networks on a CPU train faster eager.")
+        f.addRow("Compile step", comp)
         f.addRow("Seed", b.int_spin("training", "seed", 0, 2**31 - 1))
         probe = b.int_spin("training", "probe_every", 0, 100000)
         probe.setToolTip("Activation / weight histograms and dead-unit counts every N epochs (0 = off)")

@@ -86,6 +86,12 @@ def test_training_panel_devices_and_early_stopping(qtbot, mlp_window):
     assert tp.es_form.isRowVisible(tp.es_rows[0])
     edit(qtbot, field(ui, "training_patience"), 3)
     assert win.document.project.training.patience == 3
+    comp = field(ui, "training_compile")
+    assert [comp.itemData(i) for i in range(comp.count())] == ["auto", "on", "off"] and comp.currentData() == "auto"
+    edit(qtbot, comp, "off")
+    assert win.document.project.training.compile == "off"
+    win.document.undo_stack.undo()
+    assert win.document.project.training.compile == "auto" and comp.currentData() == "auto"
 
 
 def test_per_layer_init_override_and_dropout_rates(qtbot, tmp_path):
