@@ -9,6 +9,8 @@ missing, not skipped silently.
 - train_setup_s: `layerlab train` from process start to its first optimizer step, on the spiral
   template and the digits MLP (the slower of the two; both in the note, with what `import torch`
   alone takes in the same run). Target ≤ 1.5 s.
+- train_mlp_step_us: one digits-MLP step taken apart (forward, loss, zero_grad, backward, the
+  optimizer step through optimizer.step() and through FusedStep), µs; ratio < 1: FusedStep's gain.
 - cli_end_to_end_vs_sklearn: wall time of `layerlab train` (process start to exit) over that of a
   scikit-learn script doing the same (load digits, split, standardize, fit, score). Target ≤ 1.5.
 """
@@ -214,8 +216,57 @@ def _setup(repeats: int) -> list[dict]:
                         f"{med['import torch']:.2f} s in the same run; reference: the 1.5 s target; {load_note()}")]
 
 
+def _step_parts(steps: int = 3000) -> list[dict]:
+    """What one training step of the digits MLP is made of, in µs (LayerLab's network, loss and
+    data; one thread): forward, loss, zero_grad (p.grad = None), backward (autograd), and the
+    optimizer step through `optimizer.step()` against FusedStep (torch's fused kernel called
+    directly), the two timed on alternate steps of the same run."""
+    from tests.bench.peers.projects import project_for
+    from layerlab.core.data import load
+    from layerlab.core.train.fused_step import FusedStep
+    from layerlab.core.train.setup import build, num_threads
+
+    project = project_for("mlp", 1, 200, 1e-3)
+    s = build(project, load(project.data))
+    model, loss_fn, opt = s.compiled.module, s.loss_fn, s.optimizer
+    fused = FusedStep(opt)
+    x, y = s.data["x_train"], s.data["y_train"]
+    params = [p for g in opt.param_groups for p in g["params"]]
+    parts = dict.fromkeys(("forward", "loss", "zero_grad", "backward", "optimizer.step()", "FusedStep"), 0.0)
+    counted = dict.fromkeys(parts, 0)
+    clock = time.perf_counter
+    with num_threads(1):
+        for i in range(steps + 200):
+            k = (i % 6) * 200
+            t0 = clock()
+            out = model(x[k:k + 200])
+            t1 = clock()
+            loss = loss_fn(out, y[k:k + 200])
+            t2 = clock()
+            for p in params:
+                p.grad = None
+            t3 = clock()
+            loss.backward()
+            t4 = clock()
+            which = "FusedStep" if i % 2 else "optimizer.step()"
+            fused() if i % 2 else opt.step()
+            t5 = clock()
+            if i >= 200:
+                for name, a, b in (("forward", t0, t1), ("loss", t1, t2), ("zero_grad", t2, t3), ("backward", t3, t4),
+                                   (which, t4, t5)):
+                    parts[name] += b - a
+                    counted[name] += 1
+    us = {k: parts[k] / max(counted[k], 1) * 1e6 for k in parts}
+    common = us["forward"] + us["loss"] + us["zero_grad"] + us["backward"]
+    ours, theirs = common + us["FusedStep"], common + us["optimizer.step()"]
+    return [figure("train_mlp_step_us", ours, "µs", theirs, ours / theirs,
+                   note="digits MLP 64-64-10, batch 200, Adam (fused), 1 thread, per step: " +
+                        ", ".join(f"{k} {v:.1f}" for k, v in us.items()) +
+                        f" µs; value: a step with FusedStep, reference: with optimizer.step(); {load_note()}")]
+
+
 def run(repeats: int = 3) -> list[dict]:
-    return _setup(max(repeats, 5)) + _throughput(repeats) + _end_to_end(repeats)
+    return _setup(max(repeats, 5)) + _step_parts() + _throughput(repeats) + _end_to_end(repeats)
 
 
 if __name__ == "__main__":
