@@ -7,15 +7,13 @@ second when something changed; the dashboard redraws on that tick only.
 """
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from .idle_jobs import IdleJobs
 from .store import MetricsStore, ProcessDied
 from .worker import JobResult, TrainingThread
 
 REDRAW_MS = 34          # ≤ 30 Hz
-JOB_TIMEOUT_S = 30.0    # an inspection after the run, answered by the idle training process
 
 
 class TrainingController(QObject):
@@ -36,6 +34,9 @@ class TrainingController(QObject):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self._tick)
         self._drawn = -1
+        self.idle_jobs = IdleJobs(self)     # inspections after the run, off the GUI thread
+        self.idle_jobs.answered.connect(self.job_done)
+        self.idle_jobs.lost.connect(self._on_idle_lost)
 
     @property
     def running(self) -> bool:
@@ -55,6 +56,7 @@ class TrainingController(QObject):
                    "resume_from": str(resume_from) if resume_from else None}
         self.store = MetricsStore(project.name, status="starting")
         self.model_process = None
+        self.idle_jobs.stop()               # the run's thread becomes the process's only reader
         self.thread = TrainingThread(request, self)
         self.thread.events.connect(self._on_events)
         self.thread.finished.connect(self._on_thread_finished)
@@ -79,6 +81,7 @@ class TrainingController(QObject):
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
         """Stop the run and wait for the thread (closing the window); True when it is gone."""
+        self.idle_jobs.stop(1.0)
         if self.thread is None:
             return True
         self.thread.command("stop")
@@ -91,7 +94,8 @@ class TrainingController(QObject):
     def submit(self, key: str, params: dict) -> bool:
         """Ask the training process for an inspection (core/train/model_views.py). During a run it
         runs between two steps and arrives with the thread's next batch; after the run the idle
-        process answers at once. False when there is no model to look at."""
+        process answers through a worker thread (idle_jobs.py), as `job_done`. False when there
+        is no model to look at."""
         if self.thread is not None:
             self.thread.command("inspect", key, params)
             return True
@@ -99,18 +103,14 @@ class TrainingController(QObject):
         from ...core.train import process
         if proc is None or process.spare(start=False) is not proc:   # gone, or another run took it
             return False
-        try:
-            proc.send("inspect", key, params)
-            deadline = time.monotonic() + JOB_TIMEOUT_S
-            while time.monotonic() < deadline:
-                msg = proc.receive(0.1)
-                if msg is not None and msg[0] == "job" and msg[1] == key:
-                    self.job_done.emit(key, msg[2], msg[3])
-                    return True
-        except process.ProcessGone:
-            pass
-        self.model_process = None
-        return False
+        self.idle_jobs.submit(proc, key, params)
+        return True
+
+    def _on_idle_lost(self, proc, key: str) -> None:
+        if proc is self.model_process:
+            self.model_process = None
+        self.job_done.emit(key, None, "the training process holding the run's model stopped answering: "
+                                      "train again to inspect")
 
     # ------------------------------------------------------------ from the thread
     def _on_events(self, batch: list) -> None:
