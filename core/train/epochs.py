@@ -32,15 +32,17 @@ from .optim import MAXIMIZED
 VALIDATION_BUDGET = 0.05     # the share of a run that validation, probes and per-epoch figures may take
 # of which the validated epochs get this much; the rest is for what every epoch does (its row and
 # event), the first five validated epochs, the probes' own budget (hooks.BUDGET) and the checkpoints.
-# 3 % measured 4.7 % (digits MLP) and 5.8 % (spiral) of 300 seven-step epochs; 2 %: 4.0 % and 4.5 %
-VALIDATED_SHARE = 0.02
+# with a validated epoch costing BOOKKEEPING_STEPS: 2 % measured 4.6 % (digits MLP) and 5.8 % (spiral)
+# of 300 seven-step epochs once FusedStep made the steps faster; 1.5 % keeps both under 5 %
+VALIDATED_SHARE = 0.015
 FIRST_VALIDATED = 5          # epochs 1..5 are always validated
 EVERY_EPOCH_UP_TO = 20       # runs this short validate every epoch (a per-epoch curve; they take seconds)
 # What an epoch's bookkeeping costs besides the validation forward pass (evaluate's set-up, metrics,
 # grad norms, update ratios, best-weights copy, the row and the event), in training steps of the
-# same run, probes included: measured 2.4 (digits MLP, batch 200, CPU) for a validated epoch, and
-# about 0.13 for each epoch between (its row and event).
-BOOKKEEPING_STEPS = 3.0
+# same run, probes included: measured 5.2 on the spiral (0.9 ms against 0.175 ms steps, fused_step.py)
+# for a validated epoch, of which the validation forward pass is about 0.7, and about 0.17 for each
+# epoch between (its row and event).
+BOOKKEEPING_STEPS = 4.5
 
 
 def validation_every(steps_per_epoch: int, n_train: int, n_val: int, batch: int, every_epoch: bool,
