@@ -21,6 +21,10 @@ from torch.optim import SGD, Adam, AdamW
 from torch.optim import optimizer as _optimizer_module
 
 
+ADAM_SETTINGS = ("lr", "betas", "weight_decay", "eps", "amsgrad", "maximize", "decoupled_weight_decay")
+SGD_SETTINGS = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
+
+
 def _plain(optimizer) -> bool:
     """An optimizer whose every group runs the fused kernel on float tensors of one device."""
     if type(optimizer) not in (Adam, AdamW, SGD):
@@ -48,6 +52,7 @@ class FusedStep:
         self.groups: list | None = None     # per group: (group, params, state tensors) once the state exists
         self.first_state: dict | None = None
         self.fallbacks = 0                  # steps that went through optimizer.step()
+        self.merged: tuple | None = None    # every group's params and state tensors, in one list each
 
     def __call__(self) -> None:
         opt = self.optimizer
@@ -70,21 +75,33 @@ class FusedStep:
             self._kernels(groups, per_group)
 
     def _kernels(self, groups, per_group) -> None:
-        opt = self.optimizer
+        """One kernel call per group, or one for all when every group has the same settings (the
+        kernel treats each tensor on its own, so merging the lists changes no number)."""
+        sgd = isinstance(self.optimizer, SGD)
+        if not sgd:
+            torch._foreach_add_(self.merged[1][3], 1)      # every group's step counts at once
+        names = SGD_SETTINGS if sgd else ADAM_SETTINGS
+        first = [groups[0][0].get(k) for k in names]
+        if len(groups) > 1 and all([g.get(k) for k in names] == first for g, _, _ in groups[1:]):
+            params, state = self.merged
+            self._kernel(sgd, groups[0][0], params, [gr for grads in per_group for gr in grads], state)
+            return
         for (g, params, state), grads in zip(groups, per_group):
-            if isinstance(opt, SGD):
-                momentum = g["momentum"]
-                torch._fused_sgd_(params, grads, state, weight_decay=g["weight_decay"],
-                                  momentum=momentum, lr=g["lr"], dampening=g["dampening"], nesterov=g["nesterov"],
-                                  maximize=g["maximize"], is_first_step=False, grad_scale=None, found_inf=None)
-                continue
-            exp_avgs, exp_avg_sqs, max_sqs, steps = state
-            torch._foreach_add_(steps, 1)
-            kernel = torch._fused_adamw_ if g.get("decoupled_weight_decay", isinstance(opt, AdamW)) else torch._fused_adam_
-            beta1, beta2 = g["betas"]
-            kernel(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, amsgrad=g["amsgrad"], lr=g["lr"],
-                   beta1=beta1, beta2=beta2, weight_decay=g["weight_decay"], eps=g["eps"], maximize=g["maximize"],
-                   grad_scale=None, found_inf=None)
+            self._kernel(sgd, g, params, grads, state)
+
+    def _kernel(self, sgd: bool, g: dict, params, grads, state) -> None:
+        if sgd:
+            torch._fused_sgd_(params, grads, state, weight_decay=g["weight_decay"], momentum=g["momentum"], lr=g["lr"],
+                              dampening=g["dampening"], nesterov=g["nesterov"], maximize=g["maximize"],
+                              is_first_step=False, grad_scale=None, found_inf=None)
+            return
+        exp_avgs, exp_avg_sqs, max_sqs, steps = state
+        adamw = g.get("decoupled_weight_decay", isinstance(self.optimizer, AdamW))
+        kernel = torch._fused_adamw_ if adamw else torch._fused_adam_
+        beta1, beta2 = g["betas"]
+        kernel(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, amsgrad=g["amsgrad"], lr=g["lr"],
+               beta1=beta1, beta2=beta2, weight_decay=g["weight_decay"], eps=g["eps"], maximize=g["maximize"],
+               grad_scale=None, found_inf=None)
 
     def _prepare(self) -> list | None:
         """The groups' parameters and state tensors, or None while some parameter has no state yet
@@ -111,5 +128,12 @@ class FusedStep:
             if not all(isinstance(t, torch.Tensor) for t in steps):
                 return None
             out.append((g, params, tensors))
-        self.first_state = opt.state.get(out[0][1][0]) if out else None
-        return out or None
+        if not out:
+            return None
+        self.first_state = opt.state.get(out[0][1][0])
+        params = [p for _, ps, _ in out for p in ps]
+        if isinstance(opt, SGD):
+            self.merged = (params, [b for _, _, bufs in out for b in bufs])
+        else:
+            self.merged = (params, tuple([t for _, _, state in out for t in state[i]] for i in range(4)))
+        return out

@@ -25,10 +25,12 @@ def _net():
     return nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
 
 
-def _groups(net):
+def _groups(net, same=False):
+    """Two groups, as LayerLab builds them (weights, then biases without decay); `same`: equal
+    settings, which FusedStep serves with one kernel call."""
     weights = [p for p in net.parameters() if p.dim() >= 2]
     others = [p for p in net.parameters() if p.dim() < 2]
-    return [{"params": weights}, {"params": others, "weight_decay": 0.0, "lr": 1e-3}]   # two groups, as LayerLab builds
+    return [{"params": weights}, {"params": others} if same else {"params": others, "weight_decay": 0.0, "lr": 1e-3}]
 
 
 def _train(net, opt, step, steps=25, scheduler=None, drop_grad_at=None):
@@ -57,18 +59,23 @@ def _same(a_net, a_opt, b_net, b_opt):
                 assert torch.equal(sa[k], sb[k]), k
 
 
+@pytest.mark.parametrize("same", [False, True], ids=["groups_differ", "groups_alike"])
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
-def test_bit_identical_to_optimizer_step_with_a_schedule(kind):
+def test_bit_identical_to_optimizer_step_with_a_schedule(kind, same):
     ref_net, net = _net(), _net()
-    ref_opt, opt = OPTIMIZERS[kind](_groups(ref_net)), OPTIMIZERS[kind](_groups(net))
+    ref_opt, opt = OPTIMIZERS[kind](_groups(ref_net, same)), OPTIMIZERS[kind](_groups(net, same))
     fused = FusedStep(opt)
     assert fused.usable
-    ref_sched = torch.optim.lr_scheduler.OneCycleLR(ref_opt, max_lr=[0.01, 0.002], total_steps=25)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[0.01, 0.002], total_steps=25)
+    calls, kernel = [], fused._kernel
+    fused._kernel = lambda *a: (calls.append(1), kernel(*a))
+    max_lr = [0.01, 0.01] if same else [0.01, 0.002]
+    ref_sched = torch.optim.lr_scheduler.OneCycleLR(ref_opt, max_lr=max_lr, total_steps=25)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=25)
     _train(ref_net, ref_opt, ref_opt.step, scheduler=ref_sched)
     _train(net, opt, fused, scheduler=sched)
     _same(ref_net, ref_opt, net, opt)
     assert fused.fallbacks == 1              # only the first step (it creates the state) went through optimizer.step
+    assert len(calls) == 24 * (1 if same else 2)     # groups alike: one kernel call a step for both
 
 
 def test_falls_back_for_a_missing_gradient_hooks_and_replaced_state():
