@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from .epochs import Best, EpochHooks, run_epochs
-from .events import Control, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
+from .events import Control, DiagnosisEvent, EpochEnd, Failed, Finished, RunResult, RunStarted, Stopped
 from .loop import LoopState, grad_norms, layer_weights, update_ratios
 from .metrics import evaluate
 from .optim import lr_curve
@@ -208,11 +208,27 @@ class Trainer(EpochHooks):
 
     def train(self, loop, epoch: int):
         plan = self.compile_plan           # eager or compiled steps (compile_step.py)
+        before = plan.note.get("decision")
         out = plan.train(loop, epoch)
-        if plan.changed:                   # a decision: config.json says what and why
-            plan.changed = False
-            self.folder.write_json("config.json", self.setup.config)
+        self._compile_noted(epoch, before)
         return out
+
+    def _compile_noted(self, epoch: int, before) -> None:
+        """A compile decision: config.json says what and why; a compile started or undone is also
+        an info line in the diagnostics (a long compile would otherwise look like a stalled run)."""
+        plan = self.compile_plan
+        if not plan.changed:
+            return
+        plan.changed = False
+        self.folder.write_json("config.json", self.setup.config)
+        decision = plan.note["decision"]
+        if decision != before and (plan.note["used"] or "compiled" in decision or "compile failed" in decision):
+            from .diagnosis import Diagnosis
+            from .hooks import _as_dict
+            diag = Diagnosis("compile", "info", None, f"torch.compile of the training step: {decision}",
+                             "Training ▸ Compile step: off trains eager steps only")
+            self.diagnostics.append(_as_dict(diag, epoch))
+            self._emit(DiagnosisEvent(epoch=epoch, diagnoses=[diag]))
 
     def evaluate(self, split: str) -> dict[str, float]:
         # the planned last epoch's validation outputs: end_report reuses them if the weights stay
@@ -295,10 +311,9 @@ class Trainer(EpochHooks):
         spec, s = self.project.training, self.setup
         if status == "stopped":
             self._save_last(epochs_run)
+        before = self.compile_plan.note.get("decision")
         self.compile_plan.finish()
-        if self.compile_plan.changed:
-            self.compile_plan.changed = False
-            self.folder.write_json("config.json", s.config)
+        self._compile_noted(epochs_run, before)
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
         # outputs end_report reuses: the final test pass's, and the last epoch's validation pass's

@@ -35,6 +35,8 @@ def test_auto_keeps_a_short_run_eager_and_says_why(tmp_path):
     assert off == {"setting": "off", "used": False, "decision": "off: eager steps"}
     a, b = _weights(tmp_path / "auto"), _weights(tmp_path / "off")
     assert all(torch.equal(a[k], b[k]) for k in a)        # eager either way: the same run
+    diags = json.loads((tmp_path / "auto" / "diagnostics.json").read_text())
+    assert not [d for d in diags if d["code"] == "compile"]   # nothing to say when nothing was compiled
 
 
 def test_a_failing_compile_falls_back_to_eager_on_the_same_batch(tmp_path, monkeypatch):
@@ -86,6 +88,10 @@ def test_auto_times_both_and_keeps_the_faster(tmp_path, monkeypatch):
     assert note["decision"].startswith("eager: compiled steps took")
     assert note["compiled_step_ms"] > note["eager_step_ms"] + 1.5    # the 2 ms sleep, measured
     assert note["compile_s"] >= 0
+    said = [d["message"] for d in json.loads((tmp_path / "run" / "diagnostics.json").read_text())
+            if d["code"] == "compile"]
+    assert said == ["torch.compile of the training step: compiling: the first compiled epoch holds the compile",
+                    f"torch.compile of the training step: {note['decision']}"]
 
 
 @pytest.mark.skipif(compile_step.backend_missing(torch.device("cpu")) is not None,
