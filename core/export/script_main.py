@@ -33,6 +33,7 @@ from ..distributed.fit import fit
 from ..train.augment import build_augmenter
 from ..train.calibration import kind_of
 from ..train.end_report import run_fields
+from ..train.freeze import freeze_modules, split_by_factor
 from ..train.epochs import counts_epochs, validation_every
 from ..train.imbalance import apply_flags, loss_weights, sampler_cdf
 from ..train.init import init_module
@@ -48,6 +49,8 @@ TRAINING: dict = {}        # the project's TrainSpec
 DATA_PATHS: dict = {}      # data files, absolute at export time
 INIT_PLAN: list = []       # (attribute or dotted path, scheme, activation that follows, leaky slope), LayerLab's init order
 NODE_NAMES: dict = {}      # node id -> attribute
+FROZEN: list = []          # module paths without gradients (training.frozen), BatchNorm kept in eval mode
+LR_FACTORS: list = []      # (module path, LR factor) from training.lr_multipliers, a block before its layers
 OUTPUT_SHAPE: tuple = ()
 SMALL_MODEL = False        # one CPU thread trains it fastest
 
@@ -61,7 +64,7 @@ def make_model():  # pragma: no cover - replaced in the script
 
 
 PROVIDED = frozenset({"PROJECT_NAME", "DATA", "TRAINING", "DATA_PATHS", "INIT_PLAN", "NODE_NAMES", "OUTPUT_SHAPE",
-                      "SMALL_MODEL", "load_raw", "make_model", "PROVIDED"})
+                      "SMALL_MODEL", "FROZEN", "LR_FACTORS", "load_raw", "make_model", "PROVIDED"})
 
 
 # ---------------------------------------------------------------- the script
@@ -99,6 +102,7 @@ def build_setup(spec, dataset, device):
     model = make_model()
     for attribute, scheme, activation, slope in INIT_PLAN:
         init_module(model.get_submodule(attribute), scheme, activation, slope, spec.init_constant)
+    freeze_modules(model.get_submodule(path) for path in FROZEN)
     model.to(device)
     out_width = OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1
     data = {}
@@ -118,6 +122,8 @@ def build_setup(spec, dataset, device):
         optimizer = build_optimizer(spec, model, fused=True if device.type in ("cpu", "cuda") else None)
     except (RuntimeError, ValueError, TypeError):
         optimizer = build_optimizer(spec, model)
+    if LR_FACTORS:
+        split_by_factor(optimizer, [(model.get_submodule(path), f) for path, f in LR_FACTORS])
     n_train, n_val = int(data["x_train"].shape[0]), int(data["x_val"].shape[0])
     steps = max(1, math.ceil(n_train / spec.batch_size))
     scheduler, per_step = build_scheduler(spec, optimizer, steps)

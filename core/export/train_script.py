@@ -39,7 +39,7 @@ LIBRARY = ["layerlab.core.export.script_main", "layerlab.core.distributed.fit", 
            "layerlab.core.memory", "layerlab.core.safe_text", "layerlab.core.specs",
            "layerlab.core.train.init", "layerlab.core.train.imbalance", "layerlab.core.train.losses", "layerlab.core.train.metrics",
            "layerlab.core.train.augment",
-           "layerlab.core.train.optim", "layerlab.core.train.regularize",
+           "layerlab.core.train.optim", "layerlab.core.train.regularize", "layerlab.core.train.freeze",
            "layerlab.core.train.epochs", "layerlab.core.train.loop", "layerlab.core.train.fused_step",
            "layerlab.core.train.events",
            "layerlab.core.train.end_report", "layerlab.core.train.calibration", "layerlab.core.train.curves",
@@ -158,8 +158,13 @@ def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
         if scheme is None or QUALIFIER not in ref.qid or not any(True for _ in ref.module.parameters()):
             continue
         act, slope = init_activation(ref.owner, ref.node.id, spec.loss)
-        plan.append((".".join(identifier(part) for part in ref.path.split(".")), scheme, act, float(slope)))
+        plan.append((_attribute_path(ref.path), scheme, act, float(slope)))
     return plan
+
+
+def _attribute_path(path: str) -> str:
+    """A module path of LayerLab's network as the exported class spells it."""
+    return ".".join(identifier(part) for part in path.split("."))
 
 
 def _library_code(project, roots, net, plan):
@@ -185,7 +190,10 @@ def _about(project) -> str:
         "preprocessing fitted on the training split only), "
         f"{spec.init} init, {spec.loss} loss, {spec.optimizer} (lr {spec.lr}), {spec.schedule} schedule, "
         f"{spec.epochs} epochs of batch {spec.batch_size}"
-        + (f", early stopping on {spec.monitor} (patience {spec.patience})" if spec.early_stopping else "") + ".",
+        + (f", early stopping on {spec.monitor} (patience {spec.patience})" if spec.early_stopping else "") + "."
+        + (f" Frozen layers and per-layer LR factors as in the project." if spec.frozen or spec.lr_multipliers else "")
+        + (f" It starts from its own initialization, not from training.start_weights ({spec.start_weights})."
+           if spec.start_weights else ""),
         "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy",
         "and safetensors" + (", pandas" if project.data.dataset == "csv" else "")
         + (", Pillow" if project.data.dataset == "images" else "") + " - not LayerLab.",
@@ -201,6 +209,7 @@ def _about(project) -> str:
 def _specs_block(project, compiled, net, plan, paths) -> list[str]:
     """The project as literals: data and training specs, data paths, init plan, output shape and
     whether the model counts as small (the loop's fast path)."""
+    from ..train import freeze
     from ..train.setup import SMALL_WORK, macs_per_sample
 
     small = macs_per_sample(compiled.analysis) * project.training.batch_size < SMALL_WORK
@@ -212,6 +221,9 @@ def _specs_block(project, compiled, net, plan, paths) -> list[str]:
             "# (attribute, init scheme, activation that follows, leaky slope), in LayerLab's init order",
             f"INIT_PLAN = {pylit([list(p) for p in plan])}",
             f"NODE_NAMES = {pylit(net.node_names)}",
+            "# transfer learning: frozen module paths, and (module path, LR factor) pairs",
+            f"FROZEN = {pylit([_attribute_path(p) for p in freeze.frozen_paths(compiled, project.training)])}",
+            f"LR_FACTORS = {pylit([[_attribute_path(p), f] for p, f in freeze.lr_factor_paths(compiled, project.training)])}",
             f"OUTPUT_SHAPE = {lit(tuple(compiled.output_type.shape))}",
             f"SMALL_MODEL = {lit(bool(small))}"]
 

@@ -73,17 +73,27 @@ def apply_freeze(compiled, spec) -> list[str]:
     from ..compiler import walk_layers
 
     frozen = set(spec.frozen)
-    names = []
-    for ref in walk_layers(compiled):
-        if ref.qid not in frozen:
-            continue
-        for p in ref.module.parameters():
+    refs = [ref for ref in walk_layers(compiled) if ref.qid in frozen]
+    freeze_modules(ref.module for ref in refs)
+    return [ref.path for ref in refs]
+
+
+def frozen_paths(compiled, spec) -> list[str]:
+    """The module paths `apply_freeze` freezes (the exported train script freezes these)."""
+    from ..compiler import walk_layers
+
+    frozen = set(spec.frozen)
+    return [ref.path for ref in walk_layers(compiled) if ref.qid in frozen]
+
+
+def freeze_modules(modules) -> None:
+    """No gradients for these modules' parameters; their BatchNorm layers stay in eval mode."""
+    for module in modules:
+        for p in module.parameters():
             p.requires_grad_(False)
-        for m in ref.module.modules():
+        for m in module.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not m._forward_pre_hooks:
                 m.register_forward_pre_hook(_keep_eval)
-        names.append(ref.path)
-    return names
 
 
 def _keep_eval(module, args):
@@ -93,16 +103,29 @@ def _keep_eval(module, args):
 def apply_lr_multipliers(optimizer, compiled, spec) -> None:
     """Split each parameter group by its layers' LR factor (lr × factor); call before the scheduler
     is built so every schedule scales the per-layer rates together."""
+    pairs = [(compiled.module.get_submodule(path), f) for path, f in lr_factor_paths(compiled, spec)]
+    if pairs:
+        split_by_factor(optimizer, pairs)
+
+
+def lr_factor_paths(compiled, spec) -> list[tuple[str, float]]:
+    """(module path, LR factor) in walk order, a block instance before its layers (the exported
+    train script applies these)."""
     factors = {nid: float(m) for nid, m in spec.lr_multipliers.items() if float(m) != 1.0}
     if not factors:
-        return
+        return []
     from ..compiler import walk_layers
 
+    return [(ref.path, factors[ref.qid]) for ref in walk_layers(compiled) if ref.qid in factors]
+
+
+def split_by_factor(optimizer, pairs) -> None:
+    """Split each parameter group by (module, factor) pairs, the later pair winning for a
+    parameter both cover (the innermost layer of a block), into groups with lr × factor."""
     factor_of = {}
-    for ref in walk_layers(compiled):      # a block instance first, then its layers: the innermost wins
-        if ref.qid in factors:
-            for p in ref.module.parameters():
-                factor_of[id(p)] = factors[ref.qid]
+    for module, factor in pairs:
+        for p in module.parameters():
+            factor_of[id(p)] = factor
     groups = []
     for g in optimizer.param_groups:
         by_factor: dict[float, list] = {}

@@ -164,6 +164,41 @@ def test_script_applies_init_overrides_inside_blocks(tmp_path):
         assert abs(float(got_rows[0][key]) - float(want_rows[0][key])) < 1e-6, (key, got_rows, want_rows)
 
 
+def test_script_freezes_layers_and_scales_their_lr_as_layerlab_does(tmp_path):
+    """training.frozen and training.lr_multipliers, also for a layer inside a block instance: the
+    script's run ends with LayerLab's weights bit for bit, and the frozen layer never moves."""
+    from safetensors.torch import load_file
+
+    from layerlab.core import blocks
+    from layerlab.core.train import Trainer
+
+    project = load_project(template_path("mlp"))
+    g = project.graph
+    plan = blocks.plan_block(g, [g.by_name("fc2").id, g.by_name("relu2").id], "head")
+    blocks.apply_block(g, plan)
+    fc1, logits = g.by_name("fc1").id, g.by_name("logits").id
+    inner = f"{plan.node.id}/{g.blocks['head'].by_name('fc2').id}"
+    spec = project.training
+    spec.epochs, spec.schedule = 3, "cosine"
+    spec.frozen = [fc1]
+    spec.lr_multipliers = {plan.node.id: 0.5, inner: 0.1, logits: 3.0}   # the inner factor wins inside
+    script = export(project, None, "train-script", tmp_path / "train_frozen.py")[0]
+    text = script.read_text()
+    assert "FROZEN = ['fc1']" in text and f"['{plan.node.name}.fc2', 0.1]" in text
+    out = subprocess.run(standalone.script_command(script, "--out", str(tmp_path / "script")),
+                         cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    trainer = Trainer(project, run_dir=tmp_path / "layerlab")
+    assert trainer.fit().status == "finished"
+    want, got = load_file(tmp_path / "layerlab" / "last.safetensors"), load_file(tmp_path / "script" / "last.safetensors")
+    assert want.keys() == got.keys()
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    from layerlab.core.train.setup import build
+    init = build(project, load_data(project.data)).compiled.module.state_dict()
+    assert torch.equal(want[f"{fc1}.weight"], init["fc1.weight"])          # frozen: still its init
+    assert not torch.equal(want[f"{logits}.weight"], init["logits.weight"])
+
+
 @pytest.mark.parametrize("name", ["digits", "wine"])
 def test_builtin_table_script_ships_its_table(tmp_path, name):
     """A built-in table travels beside the script (LayerLab reads it from resources/datasets, not
