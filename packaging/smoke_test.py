@@ -6,9 +6,12 @@ text (then sample from it), train in the GUI's training process and ask it for s
 (Captum), then print the bundle's size as a bench figure: {"name": "package_size_mb", ...}
 (reference: the 600 MB target). Every feature of the app goes through here, so that leaving out a
 part of a package it needs fails this test."""
+import contextlib
+import glob
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -82,6 +85,36 @@ def training_process(project: Path, run_dir: Path) -> str:
         proc.close()
 
 
+@contextlib.contextmanager
+def postgres():
+    """A throw-away PostgreSQL cluster on a loopback port (as tests/core/test_sweep_postgres.py starts
+    one); yields its URL, or None when PostgreSQL's binaries are missing."""
+    def binary(name):
+        found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+        return found[-1] if found else shutil.which(name)
+    if not (binary("initdb") and binary("pg_ctl")):
+        yield None
+        return
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = tempfile.mkdtemp(prefix="layerlab-smoke-pg-")
+    data = os.path.join(root, "data")
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
+    try:
+        run(binary("initdb"), "-D", data, "-A", "trust", "-U", "sweeper", "--no-sync")
+        run(binary("pg_ctl"), "-D", data, "-w", "-l", os.path.join(root, "log"), "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        yield f"postgresql://sweeper@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def call(*args: str) -> str:
     r = subprocess.run([str(app), *args], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, f"{' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}"
@@ -113,6 +146,12 @@ try:
     # a one-trial sweep: optuna's storage runs alembic's scripts, shipped as files
     call("sweep", str(project), "--trials", "1", "--epochs", "1", "--no-baseline", "--sampler", "random",
          "--param", "training.lr=1e-3:1e-1:log", "--out", str(tmp / "sweeps"))
+    # the same sweep on a PostgreSQL server (psycopg), where one can be started here
+    with postgres() as url:
+        if url:
+            call("sweep", str(project), "--trials", "1", "--epochs", "1", "--no-baseline", "--sampler", "random",
+                 "--param", "training.lr=1e-3:1e-1:log", "--storage", url, "--out", str(tmp / "pg_sweeps"))
+        postgres_note = "PostgreSQL sweep trial" if url else "no PostgreSQL here: its sweep skipped"
     # every other export format and quantization: torch.export (.pt2) and ONNX go through dynamo, FX and
     # sympy; the source export and int8-static / fp16 through more of LayerLab and onnxruntime
     for fmt, out in (("pt2", "model.pt2"), ("source", "src/model.py"), ("native", "native")):
@@ -158,6 +197,6 @@ print(f"smoke test passed: validate, GUI screenshot ({shot_kb} KB), "
       f"train 1 epoch, ONNX export (max |ort - torch| {diff:.1e}), model card, training script, "
       f"int8 ONNX, one sweep trial, pt2 / source / native / int8-static / fp16 exports, ONNX import, "
       f"lr-find, explore-init, calibrate, repeat, CSV and image-folder training, text training and generate, "
-      f"GUI training process with {child_views}")
+      f"GUI training process with {child_views}, {postgres_note}")
 print(json.dumps({"name": "package_size_mb", "value": round(size, 1), "unit": "MB", "reference": 600,
                   "ratio": round(size / 600, 3), "note": "dist/LayerLab, one-folder PyInstaller bundle"}))
