@@ -180,6 +180,9 @@ try:
     for name in ("csv_mlp", "images_cnn"):
         call("train", str(tmp / f"{name}.layerlab.json"), "--epochs", "1", "--device", "cpu",
              "--out", str(tmp / f"run_{name}"))
+    # two DDP workers (`train --nproc 2`: torchrun and its workers are the app started with -m)
+    call("train", str(project), "--epochs", "1", "--device", "cpu", "--nproc", "2", "--out", str(tmp / "run_ddp"))
+    assert (tmp / "run_ddp" / "result.json").is_file(), sorted(os.listdir(tmp / "run_ddp"))
     # a next-token run on the built-in text, then sampling from it
     text = tmp / "text.layerlab.json"
     shutil.copy(next((app.parent / "_internal").rglob("tiny_transformer.layerlab.json")), text)
@@ -196,7 +199,7 @@ size = sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(app.pare
 print(f"smoke test passed: validate, GUI screenshot ({shot_kb} KB), "
       f"train 1 epoch, ONNX export (max |ort - torch| {diff:.1e}), model card, training script, "
       f"int8 ONNX, one sweep trial, pt2 / source / native / int8-static / fp16 exports, ONNX import, "
-      f"lr-find, explore-init, calibrate, repeat, CSV and image-folder training, text training and generate, "
+      f"lr-find, explore-init, calibrate, repeat, CSV and image-folder training, two DDP workers, text training and generate, "
       f"GUI training process with {child_views}, {postgres_note}")
 print(json.dumps({"name": "package_size_mb", "value": round(size, 1), "unit": "MB", "reference": 600,
                   "ratio": round(size / 600, 3), "note": "dist/LayerLab, one-folder PyInstaller bundle"}))

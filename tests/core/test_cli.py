@@ -83,3 +83,7 @@ def test_packaged_launcher_runs_a_module_as_python_m_would(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ['{', '"a":', '[', '2', '],', '"b":', '1', '}']
+    # torchrun starts its workers as `python -u -m MODULE` (train --nproc N)
+    r = subprocess.run([sys.executable, str(path), "-u", "-m", "json.tool", str(data)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and '"a"' in r.stdout, r.stderr
