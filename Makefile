@@ -36,8 +36,11 @@ clean:
 
 # A PyInstaller one-folder app in dist/LayerLab (with the export extra: ONNX export is a feature of
 # the app), then a smoke test, offscreen: validate the example, render the window with it, train it
-# one epoch, export the run to ONNX, a model card, a training script and int8 ONNX, run a one-trial
-# sweep; it prints the bundle's size as {"name": "package_size_mb", ...}.
+# one epoch, export the run in every format (ONNX, int8 / fp16 ONNX, pt2, source, native, model card,
+# training script), import the ONNX back, run lr-find, explore-init, calibrate, repeat and a one-trial
+# sweep, train on a CSV, an image folder and text (then generate), train in the GUI's training process
+# and ask it for saliency maps; it prints the bundle's size as {"name": "package_size_mb", ...}.
+# Needs icu-devtools (icupkg, genccode) for the slim ICU data library (else ICU ships whole: +23 MB).
 PKGVENV := build/pkgvenv
 package:
 	@test -x $(PKGVENV)/bin/python || $(PY) -m venv $(PKGVENV)

@@ -66,3 +66,24 @@ def test_packaged_launcher_passes_every_sub_command_through():
         assert launcher.app_argv([name, "x"]) == [name, "x"], name
     assert launcher.app_argv(["project.layerlab.json"]) == ["gui", "project.layerlab.json"]
     assert launcher.app_argv([]) == ["gui"]
+
+
+def test_packaged_launcher_runs_a_module_as_python_m_would(tmp_path):
+    """The GUI starts its training process as `sys.executable -m layerlab.core.train.child FD`; in the
+    package sys.executable is the app, so `LayerLab -m MODULE ARGS` must run MODULE as __main__ (it
+    opened the GUI's argument parser instead: 'unrecognized arguments: -m', and no run could start)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "packaging" / "launcher.py"
+    data = tmp_path / "x.json"
+    data.write_text('{"b": 1, "a": [2]}')
+    r = subprocess.run([sys.executable, str(path), "-m", "json.tool", "--sort-keys", str(data)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ['{', '"a":', '[', '2', '],', '"b":', '1', '}']
+    # torchrun starts its workers as `python -u -m MODULE` (train --nproc N)
+    r = subprocess.run([sys.executable, str(path), "-u", "-m", "json.tool", str(data)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and '"a"' in r.stdout, r.stderr
