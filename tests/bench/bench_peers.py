@@ -265,7 +265,7 @@ def _step_parts(steps: int = 3000) -> list[dict]:
                         f" µs; value: a step with FusedStep, reference: with optimizer.step(); {load_note()}")]
 
 
-def run(repeats: int = 3) -> list[dict]:
+def run(repeats: int = 5) -> list[dict]:
     return _setup(max(repeats, 5)) + _step_parts() + _throughput(repeats) + _end_to_end(repeats)
 
 
