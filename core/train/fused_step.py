@@ -57,7 +57,8 @@ class FusedStep:
     def __call__(self) -> None:
         opt = self.optimizer
         groups = self.groups
-        if groups is None or _hooked(opt) or opt.state.get(groups[0][1][0]) is not self.first_state:
+        if (groups is None or _hooked(opt) or opt.param_groups[0] is not groups[0][0]     # load_state_dict
+                or opt.state.get(groups[0][1][0]) is not self.first_state):
             self.fallbacks += 1
             opt.step()
             self.groups = self._prepare() if self.usable else None

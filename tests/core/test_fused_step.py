@@ -78,9 +78,10 @@ def test_bit_identical_to_optimizer_step_with_a_schedule(kind, same):
     assert len(calls) == 24 * (1 if same else 2)     # groups alike: one kernel call a step for both
 
 
-def test_falls_back_for_a_missing_gradient_hooks_and_replaced_state():
+@pytest.mark.parametrize("kind", ["adam", "sgd"])      # plain SGD keeps no state: its groups are watched
+def test_falls_back_for_a_missing_gradient_hooks_and_replaced_state(kind):
     ref_net, net = _net(), _net()
-    ref_opt, opt = OPTIMIZERS["adam"](_groups(ref_net)), OPTIMIZERS["adam"](_groups(net))
+    ref_opt, opt = OPTIMIZERS[kind](_groups(ref_net)), OPTIMIZERS[kind](_groups(net))
     fused = FusedStep(opt)
     _train(ref_net, ref_opt, ref_opt.step, steps=10, drop_grad_at=4)
     _train(net, opt, fused, steps=10, drop_grad_at=4)
@@ -98,6 +99,8 @@ def test_falls_back_for_a_missing_gradient_hooks_and_replaced_state():
     assert fused.fallbacks == 5              # a registered step hook runs: every step goes through optimizer.step
 
     saved = ref_opt.state_dict()                   # resume: the state is replaced (each its own copy:
+    for g in saved["param_groups"]:
+        g["lr"] *= 0.5                             # with other settings than the groups had
     ref_opt.load_state_dict(copy.deepcopy(saved))  # load_state_dict keeps the tensors it is given)
     opt.load_state_dict(copy.deepcopy(saved))
     _train(ref_net, ref_opt, ref_opt.step, steps=5)
