@@ -206,3 +206,32 @@ def dim(text: str = "") -> QLabel:
     lab.setWordWrap(True)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return lab
+
+
+class ElidedLabel(QLabel):
+    """One dim line that ends in "…" where the card is too narrow for it (never cut mid-word
+    without a sign); the whole text is its tooltip."""
+
+    def __init__(self, text: str = ""):
+        super().__init__()
+        self.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 0))
+        if shown != self.text():
+            self.setText(shown)

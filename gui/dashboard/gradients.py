@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QSizePolicy
+from PySide6.QtWidgets import QComboBox
 
-from .card import Card, dim
+from .card import Card, ElidedLabel
 from .plot_style import finite, layer_color, plot_widget, steady_log_y
 
 HEALTHY = (1e-4, 1e-2)   # update ratio band (log10 -4 … -2): around the 1e-3 rule of thumb
@@ -29,11 +29,9 @@ class GradientsCard(Card):
         p.addItem(self.band, ignoreBounds=True)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.body.addWidget(pw, 1)
-        self.note = dim()
-        # one line, cut at the card's edge (whole in the tooltip): wrapped in a short card, the
+        # one line, elided at the card's edge (whole in the tooltip): wrapped in a short card, the
         # second line was drawn over the plot's axis label
-        self.note.setWordWrap(False)
-        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.note = ElidedLabel()
         self.body.addWidget(self.note)
         self._store = None
 
@@ -70,11 +68,10 @@ class GradientsCard(Card):
             self._keyed = list(series)
             self.set_key([(layer_color(i), n, "line") for i, n in enumerate(series)])
         if self.kind == "ratio":
-            self.note.setText("shaded: healthy per-step ratio 1e-4 … 1e-2 (≈1e-3); below, the layer barely "
-                              "learns; above, the LR is too high for it")
+            self.note.set_full_text("shaded: healthy per-step ratio 1e-4 … 1e-2 (≈1e-3); below, the layer "
+                                    "barely learns; above, the LR is too high for it")
         else:
-            self.note.setText("gradient norm of each layer's weights at the epoch's last step")
-        self.note.setToolTip(self.note.text())
+            self.note.set_full_text("gradient norm of each layer's weights at the epoch's last step")
 
     def table(self):
         st = self._store

@@ -214,3 +214,23 @@ def test_the_header_legend_is_shown_where_there_is_room(qtbot):
     g.show()
     qtbot.waitExposed(g)
     assert g.key_label.width() >= g.key_label.sizeHint().width()     # the whole legend, not squeezed out
+
+
+def test_a_card_note_too_long_for_the_card_ends_in_an_ellipsis(qtbot):
+    """The gradients card's one-line note: cut at the card's edge it ends in "…" (it was cut
+    mid-word at 1366x768: "…at the epoch's"), whole where there is room, always whole in the tooltip."""
+    from layerlab.gui.dashboard.gradients import GradientsCard
+    from layerlab.gui.training.store import MetricsStore
+    g = GradientsCard()
+    qtbot.addWidget(g)
+    g.refresh(MetricsStore())
+    whole = "gradient norm of each layer's weights at the epoch's last step"
+    assert g.note.full_text() == whole and g.note.toolTip() == whole
+    g.resize(300, 260)
+    g.show()
+    qtbot.waitExposed(g)
+    qtbot.waitUntil(lambda: g.note.text().endswith("…"), timeout=5000)
+    shown = g.note.text()
+    assert whole.startswith(shown[:-1]) and g.note.fontMetrics().horizontalAdvance(shown) <= g.note.width()
+    g.resize(900, 260)
+    qtbot.waitUntil(lambda: g.note.text() == whole, timeout=5000)
