@@ -7,11 +7,9 @@ text (then sample from it), train in the GUI's training process and ask it for s
 (reference: the 600 MB target). Every feature of the app goes through here, so that leaving out a
 part of a package it needs fails this test."""
 import contextlib
-import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -87,32 +85,15 @@ def training_process(project: Path, run_dir: Path) -> str:
 
 @contextlib.contextmanager
 def postgres():
-    """A throw-away PostgreSQL cluster on a loopback port (as tests/core/test_sweep_postgres.py starts
-    one); yields its URL, or None when PostgreSQL's binaries are missing."""
-    def binary(name):
-        found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
-        return found[-1] if found else shutil.which(name)
+    """A throw-away PostgreSQL cluster (tests/postgres_cluster.py, as the sweep test starts one);
+    yields its URL, or None when PostgreSQL's binaries are missing."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.postgres_cluster import binary, cluster
     if not (binary("initdb") and binary("pg_ctl")):
         yield None
         return
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = tempfile.mkdtemp(prefix="layerlab-smoke-pg-")
-    data = os.path.join(root, "data")
-    if as_user:
-        shutil.chown(root, "postgres", "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
-    try:
-        run(binary("initdb"), "-D", data, "-A", "trust", "-U", "sweeper", "--no-sync")
-        run(binary("pg_ctl"), "-D", data, "-w", "-l", os.path.join(root, "log"), "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        yield f"postgresql://sweeper@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
+    with cluster("layerlab-smoke-pg-") as url:
+        yield url
 
 
 def call(*args: str) -> str:
