@@ -33,7 +33,7 @@ from ..distributed.fit import fit
 from ..train.augment import build_augmenter
 from ..train.calibration import kind_of
 from ..train.end_report import run_fields
-from ..train.freeze import freeze_modules, split_by_factor
+from ..train.freeze import freeze_modules, place_start_weights, split_by_factor
 from ..train.epochs import counts_epochs, validation_every
 from ..train.imbalance import apply_flags, loss_weights, sampler_cdf
 from ..train.init import init_module
@@ -50,6 +50,7 @@ DATA_PATHS: dict = {}      # data files, absolute at export time
 INIT_PLAN: list = []       # (attribute or dotted path, scheme, activation that follows, leaky slope), LayerLab's init order
 NODE_NAMES: dict = {}      # node id -> attribute
 FROZEN: list = []          # module paths without gradients (training.frozen), BatchNorm kept in eval mode
+START_WEIGHTS = ""         # training.start_weights as an absolute path at export time ("" = none)
 LR_FACTORS: list = []      # (module path, LR factor) from training.lr_multipliers, a block before its layers
 OUTPUT_SHAPE: tuple = ()
 SMALL_MODEL = False        # one CPU thread trains it fastest
@@ -64,7 +65,7 @@ def make_model():  # pragma: no cover - replaced in the script
 
 
 PROVIDED = frozenset({"PROJECT_NAME", "DATA", "TRAINING", "DATA_PATHS", "INIT_PLAN", "NODE_NAMES", "OUTPUT_SHAPE",
-                      "SMALL_MODEL", "FROZEN", "LR_FACTORS", "load_raw", "make_model", "PROVIDED"})
+                      "SMALL_MODEL", "FROZEN", "LR_FACTORS", "START_WEIGHTS", "load_raw", "make_model", "PROVIDED"})
 
 
 # ---------------------------------------------------------------- the script
@@ -102,6 +103,8 @@ def build_setup(spec, dataset, device):
     model = make_model()
     for attribute, scheme, activation, slope in INIT_PLAN:
         init_module(model.get_submodule(attribute), scheme, activation, slope, spec.init_constant)
+    if START_WEIGHTS:                  # transfer learning: as LayerLab, after the init, before freezing
+        place_start_weights(model, read_start_weights(START_WEIGHTS), NODE_NAMES, START_WEIGHTS)
     freeze_modules(model.get_submodule(path) for path in FROZEN)
     model.to(device)
     out_width = OUTPUT_SHAPE[-1] if OUTPUT_SHAPE else 1
@@ -140,6 +143,17 @@ def build_setup(spec, dataset, device):
         sample_cdf=sampler_cdf(spec, data["y_train"], k) if k else None,
         augment=build_augmenter(spec.augment, data["x_train"]),
         validate_every=validation_every(steps, n_train, n_val, spec.batch_size, counts_epochs(spec), spec.epochs))
+
+
+def read_start_weights(path: str) -> dict:
+    """The start-weights file's tensors, or ValueError in one line (missing, not safetensors)."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path)
+    except Exception as e:     # noqa: BLE001 - OSError, SafetensorError: one line either way
+        raise ValueError(f"start weights {path} cannot be read ({type(e).__name__}): put the file back there, "
+                         "or export the script again") from None
 
 
 def save_weights_by_node(state: dict, path: Path, metadata: dict) -> None:
@@ -189,6 +203,18 @@ def write_result(model, s, spec, dataset, result, out_dir, world, device) -> Non
     (out_dir / "result.json").write_text(json.dumps(clean_json(summary), indent=2) + "\n")
 
 
+def prepared(spec, dataset, device):
+    """((model, setup), "") or (None, the one line that says why the run cannot start)."""
+    k = int(dataset.num_classes or 0)
+    if getattr(spec, "class_weights", "none") == "custom" and len(spec.custom_class_weights) != k:
+        return None, (f"class weights: {len(spec.custom_class_weights)} given but the data has {k} classes: "
+                      "give one weight per class, in class order")
+    try:
+        return build_setup(spec, dataset, device), ""
+    except ValueError as e:
+        return None, str(e)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -210,13 +236,12 @@ def main(argv=None) -> int:
         paths["images" if DATA.get("dataset") == "idx" else "path"] = args.data
     data_spec = SimpleNamespace(**DATA)
     dataset = _finish(data_spec, load_raw(paths))
-    k = int(dataset.num_classes or 0)
-    if getattr(spec, "class_weights", "none") == "custom" and len(spec.custom_class_weights) != k:
+    built, refusal = prepared(spec, dataset, device)
+    if built is None:
         if rank == 0:
-            print(f"class weights: {len(spec.custom_class_weights)} given but the data has {k} classes: "
-                  "give one weight per class, in class order", file=sys.stderr)
+            print(refusal, file=sys.stderr)
         return 2
-    model, s = build_setup(spec, dataset, device)
+    model, s = built
     out_dir = Path(args.out)
     columns = ["epoch", "train_loss", "val_loss", *s.metric_names, "lr", "seconds"]
     if rank == 0:

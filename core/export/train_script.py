@@ -162,6 +162,15 @@ def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
     return plan
 
 
+def _start_weights(project, base_dir) -> str:
+    """training.start_weights as an absolute path (the script loads it from there)."""
+    sw = project.training.start_weights
+    if not sw:
+        return ""
+    p = Path(sw).expanduser()
+    return str((p if p.is_absolute() or base_dir is None else Path(base_dir) / p).resolve())
+
+
 def _attribute_path(path: str) -> str:
     """A module path of LayerLab's network as the exported class spells it."""
     return ".".join(identifier(part) for part in path.split("."))
@@ -192,7 +201,7 @@ def _about(project) -> str:
         f"{spec.epochs} epochs of batch {spec.batch_size}"
         + (f", early stopping on {spec.monitor} (patience {spec.patience})" if spec.early_stopping else "") + "."
         + (f" Frozen layers and per-layer LR factors as in the project." if spec.frozen or spec.lr_multipliers else "")
-        + (f" It starts from its own initialization, not from training.start_weights ({spec.start_weights})."
+        + (f" It starts from training.start_weights ({spec.start_weights}), read where it was at export."
            if spec.start_weights else ""),
         "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy",
         "and safetensors" + (", pandas" if project.data.dataset == "csv" else "")
@@ -206,7 +215,7 @@ def _about(project) -> str:
     ])
 
 
-def _specs_block(project, compiled, net, plan, paths) -> list[str]:
+def _specs_block(project, compiled, net, plan, paths, base_dir=None) -> list[str]:
     """The project as literals: data and training specs, data paths, init plan, output shape and
     whether the model counts as small (the loop's fast path)."""
     from ..train import freeze
@@ -224,6 +233,7 @@ def _specs_block(project, compiled, net, plan, paths) -> list[str]:
             "# transfer learning: frozen module paths, and (module path, LR factor) pairs",
             f"FROZEN = {pylit([_attribute_path(p) for p in freeze.frozen_paths(compiled, project.training)])}",
             f"LR_FACTORS = {pylit([[_attribute_path(p), f] for p, f in freeze.lr_factor_paths(compiled, project.training)])}",
+            f"START_WEIGHTS = {lit(_start_weights(project, base_dir))}",
             f"OUTPUT_SHAPE = {lit(tuple(compiled.output_type.shape))}",
             f"SMALL_MODEL = {lit(bool(small))}"]
 
@@ -256,7 +266,7 @@ def generate(project, base_dir: Path | None = None) -> tuple[str, dict[str, str]
                          reserved=frozenset(_extract.read_module("layerlab.core.export.script_main").defs))
     roots, load_raw, paths = _data_source(project, base_dir)
     imports, defs = _library_code(project, roots, net, plan)
-    specs = _specs_block(project, compiled, net, plan, paths)
+    specs = _specs_block(project, compiled, net, plan, paths, base_dir)
     base_imports = {"import math", "import sys", "from pathlib import Path", "import torch", "from torch import nn"}
     text = [docstring(_about(project)), "from __future__ import annotations", ""]
     text += _import_block(set(imports) | base_imports)

@@ -3,7 +3,9 @@ file keyed by node id; layers it does not cover keep their init), keep `training
 fixed (no gradients, not in the optimizer, BatchNorm running statistics not updated: frozen norms
 always normalize with their stored statistics), and scale the learning rate per layer
 (`training.lr_multipliers`: each parameter group's lr × the factor, which schedules then scale).
-A block instance's id covers every layer inside it; "instance/inner" ids name one inner layer."""
+A block instance's id covers every layer inside it; "instance/inner" ids name one inner layer.
+The exported train script copies `place_start_weights`, `freeze_modules` and `split_by_factor`
+and feeds them its own attribute paths, so a script run starts and trains as LayerLab's does."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,18 +52,28 @@ def load_start_weights(compiled, spec, base_dir=None) -> list[str]:
         return []
     tensors, _ = read_weights(_resolve(spec.start_weights, base_dir))
     name_of = {nid: name for name, nid in compiled.node_of_module.items()}
-    own = compiled.module.state_dict()
+    try:
+        return place_start_weights(compiled.module, tensors, name_of, spec.start_weights)
+    except ValueError as e:
+        raise WeightsError(str(e)) from None
+
+
+def place_start_weights(module, tensors: dict, name_of: dict, source: str) -> list[str]:
+    """Load the tensors keyed by node id (`n3.weight`, `n8.fc2.weight`) that the module has,
+    each shape-checked (ValueError naming the layer); returns the layer names loaded. The
+    exported train script does the same with its attribute names."""
+    own = module.state_dict()
     picked, loaded = {}, set()
     for key, value in tensors.items():
         nid, _, rest = key.partition(".")
         target = f"{name_of.get(nid, '')}.{rest}"
         if target in own:
             if tuple(own[target].shape) != tuple(value.shape):
-                raise WeightsError(f"{spec.start_weights}: {key} is shaped {tuple(value.shape)} but layer "
-                                   f"{name_of[nid]!r} needs {tuple(own[target].shape)}: load the weights again")
+                raise ValueError(f"{source}: {key} is shaped {tuple(value.shape)} but layer "
+                                 f"{name_of[nid]!r} needs {tuple(own[target].shape)}: load the weights again")
             picked[target] = value
             loaded.add(name_of[nid])
-    compiled.module.load_state_dict(picked, strict=False)
+    module.load_state_dict(picked, strict=False)
     return sorted(loaded)
 
 

@@ -199,6 +199,40 @@ def test_script_freezes_layers_and_scales_their_lr_as_layerlab_does(tmp_path):
     assert not torch.equal(want[f"{logits}.weight"], init["logits.weight"])
 
 
+def test_script_starts_from_the_projects_start_weights(tmp_path):
+    """training.start_weights (a run's weights, keyed by node id, relative to the project's folder)
+    with a frozen first layer: the script loads them as LayerLab does and ends with its weights bit
+    for bit; with the file gone it says so in one line (exit 2)."""
+    from safetensors.torch import load_file
+
+    from layerlab.core.train import Trainer
+
+    first = load_project(template_path("mlp"))
+    first.training.epochs = 2
+    assert Trainer(first, run_dir=tmp_path / "first").fit().status == "finished"
+    project = load_project(template_path("mlp"))
+    fc1 = project.graph.by_name("fc1").id
+    spec = project.training
+    spec.epochs, spec.start_weights, spec.frozen = 3, "first/last.safetensors", [fc1]
+    script = export(project, None, "train-script", tmp_path / "out" / "train_start.py", base_dir=tmp_path)[0]
+    assert f"START_WEIGHTS = '{tmp_path / 'first' / 'last.safetensors'}'" in script.read_text()
+    out = subprocess.run(standalone.script_command(script, "--out", str(tmp_path / "script")),
+                         cwd=tmp_path / "out", capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert Trainer(project, base_dir=tmp_path, run_dir=tmp_path / "layerlab").fit().status == "finished"
+    start = load_file(tmp_path / "first" / "last.safetensors")
+    want, got = load_file(tmp_path / "layerlab" / "last.safetensors"), load_file(tmp_path / "script" / "last.safetensors")
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    assert torch.equal(got[f"{fc1}.weight"], start[f"{fc1}.weight"])      # frozen at the start weights
+
+    (tmp_path / "first" / "last.safetensors").unlink()
+    out = subprocess.run(standalone.script_command(script, "--out", str(tmp_path / "again")),
+                         cwd=tmp_path / "out", capture_output=True, text=True, timeout=240)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert lines[0].startswith(f"start weights {tmp_path / 'first' / 'last.safetensors'} cannot be read")
+
+
 @pytest.mark.parametrize("name", ["digits", "wine"])
 def test_builtin_table_script_ships_its_table(tmp_path, name):
     """A built-in table travels beside the script (LayerLab reads it from resources/datasets, not
