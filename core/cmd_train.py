@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .cli import CliError, load_project_or_exit
+from .specs import COMPILE
 
 
 def register(sub) -> None:
@@ -30,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object per epoch and one at the end")
     p.add_argument("--calibrate", action="store_true",
                    help="afterwards fit a temperature on the validation split (as `layerlab calibrate RUN`)")
-    p.add_argument("--compile", choices=("auto", "on", "off"),
+    p.add_argument("--compile", choices=COMPILE,
                    help="override training.compile: torch.compile of the step; auto compiles a long run and keeps "
                         "it only where its steps measure faster (config.json's resolved.compile says why)")
     p.add_argument("--sync-bn", action="store_true",

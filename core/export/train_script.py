@@ -164,11 +164,10 @@ def _init_plan(project, compiled) -> list[tuple[str, str, str, float]]:
 
 def _start_weights(project, base_dir) -> str:
     """training.start_weights as an absolute path (the script loads it from there)."""
+    from ..train.freeze import resolve_path
+
     sw = project.training.start_weights
-    if not sw:
-        return ""
-    p = Path(sw).expanduser()
-    return str((p if p.is_absolute() or base_dir is None else Path(base_dir) / p).resolve())
+    return str(resolve_path(sw, base_dir).resolve()) if sw else ""
 
 
 def _attribute_path(path: str) -> str:
@@ -200,7 +199,7 @@ def _about(project) -> str:
         f"{spec.init} init, {spec.loss} loss, {spec.optimizer} (lr {spec.lr}), {spec.schedule} schedule, "
         f"{spec.epochs} epochs of batch {spec.batch_size}"
         + (f", early stopping on {spec.monitor} (patience {spec.patience})" if spec.early_stopping else "") + "."
-        + (f" Frozen layers and per-layer LR factors as in the project." if spec.frozen or spec.lr_multipliers else "")
+        + (" Frozen layers and per-layer LR factors as in the project." if spec.frozen or spec.lr_multipliers else "")
         + (f" It starts from training.start_weights ({spec.start_weights}), read where it was at export."
            if spec.start_weights else ""),
         "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy",

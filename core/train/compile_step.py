@@ -27,13 +27,13 @@ import time
 import torch
 from torch import nn
 
+from ..specs import COMPILE
 from .loop import train_epoch
 
 COMPILE_ESTIMATE_S = 20.0    # what a compile costs before it is measured (16-18 s measured, above)
 PAYBACK = 20                 # auto tries compiling only when ≥ 20× that much eager training is left
 TIMED_S = 0.5                # seconds of steps timed before each decision
 KEEP_IF = 0.95               # keep the compiled step when it takes ≤ 95 % of the eager step's time
-SETTINGS = ("auto", "on", "off")
 
 
 def backend_missing(device: torch.device) -> str | None:
@@ -72,7 +72,7 @@ class CompilePlan:
 
     def __init__(self, setting: str, module: nn.Module, device: torch.device, epochs: int, steps_per_epoch: int,
                  compile_fn=None):
-        self.setting = setting if setting in SETTINGS else "auto"
+        self.setting = setting if setting in COMPILE else "auto"
         self.module, self.device = module, device
         self.steps_left = epochs * max(steps_per_epoch, 1)
         self.compile_fn = compile_fn or torch.compile
@@ -81,6 +81,7 @@ class CompilePlan:
         self.compiled = [0.0, 0]
         self.compile_s: float | None = None
         self.failed: str | None = None
+        self.tried = False            # a compile was started (its start and outcome are worth a diagnostics line)
         self.note = {"setting": self.setting, "used": False,
                      "decision": "off: eager steps" if self.setting == "off" else "pending: timing the first steps"}
         self.changed = False          # the note changed since the caller last wrote it
@@ -143,6 +144,7 @@ class CompilePlan:
             self._settle("eager", "eager: the run ended while its first steps were timed")
 
     def _start(self, loop) -> None:
+        self.tried = True
         try:
             compiled = self.compile_fn(self.module)
         except Exception as e:

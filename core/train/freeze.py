@@ -32,13 +32,14 @@ def problems(project, base_dir=None) -> list[Problem]:
     if weighted and frozen and all(within(q, frozen) for q in weighted):
         out.append(Problem(None, "every layer with weights is frozen: nothing would train",
                            "switch Trainable back on for at least one layer (usually the last Dense)"))
-    if t.start_weights and not _resolve(t.start_weights, base_dir).is_file():
+    if t.start_weights and not resolve_path(t.start_weights, base_dir).is_file():
         out.append(Problem(None, f"training.start_weights {t.start_weights!r} does not exist",
                            "load the weights again (Train ▸ Load weights from…) or clear start weights"))
     return out
 
 
-def _resolve(path: str, base_dir) -> Path:
+def resolve_path(path: str, base_dir) -> Path:
+    """A path from the project (start weights), relative to the project's folder when given."""
     p = Path(path).expanduser()
     return p if p.is_absolute() or base_dir is None else Path(base_dir) / p
 
@@ -50,7 +51,7 @@ def load_start_weights(compiled, spec, base_dir=None) -> list[str]:
 
     if not spec.start_weights:
         return []
-    tensors, _ = read_weights(_resolve(spec.start_weights, base_dir))
+    tensors, _ = read_weights(resolve_path(spec.start_weights, base_dir))
     name_of = {nid: name for name, nid in compiled.node_of_module.items()}
     try:
         return place_start_weights(compiled.module, tensors, name_of, spec.start_weights)
@@ -82,12 +83,9 @@ def apply_freeze(compiled, spec) -> list[str]:
     (a forward pre-hook: model.train() elsewhere cannot switch it back). A frozen block instance
     freezes every layer inside it; "n5/n3" freezes one inner layer of instance n5. Returns the
     frozen layers' module paths ("res1", "res2.conv_b")."""
-    from ..compiler import walk_layers
-
-    frozen = set(spec.frozen)
-    refs = [ref for ref in walk_layers(compiled) if ref.qid in frozen]
-    freeze_modules(ref.module for ref in refs)
-    return [ref.path for ref in refs]
+    paths = frozen_paths(compiled, spec)
+    freeze_modules(compiled.module.get_submodule(path) for path in paths)
+    return paths
 
 
 def frozen_paths(compiled, spec) -> list[str]:

@@ -25,7 +25,7 @@ ADAM_SETTINGS = ("lr", "betas", "weight_decay", "eps", "amsgrad", "maximize", "d
 SGD_SETTINGS = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
 
 
-def _plain(optimizer) -> bool:
+def applies(optimizer) -> bool:
     """An optimizer whose every group runs the fused kernel on float tensors of one device."""
     if type(optimizer) not in (Adam, AdamW, SGD):
         return False
@@ -48,7 +48,7 @@ def _hooked(optimizer) -> bool:
 class FusedStep:
     def __init__(self, optimizer: torch.optim.Optimizer):
         self.optimizer = optimizer
-        self.usable = _plain(optimizer)
+        self.usable = applies(optimizer)
         self.groups: list | None = None     # per group: (group, params, state tensors) once the state exists
         self.first_state: dict | None = None
         self.fallbacks = 0                  # steps that went through optimizer.step()

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 
 from ..compiler import compile_graph, walk_layers
-from .fused_step import FusedStep
 from ..specs import spec_to_dict
 from .augment import build_augmenter
 from .epochs import VALIDATION_BUDGET, counts_epochs, validation_every
+from .fused_step import applies as fused_step_applies
 from .imbalance import loss_weights, sampler_cdf
 from .init import initialize
 from .losses import build_loss
@@ -241,8 +241,8 @@ def build(project, dataset, base_dir=None) -> Setup:
         "memory_format": "channels_last" if fmt == torch.channels_last else "contiguous",
         "optimizer": type(optimizer).__name__, "fused_optimizer": bool(fused),
         "compile": {"setting": spec.compile, "used": False, "decision": "eager: decided per run by the trainer"},
-        "optimizer_step": ("torch's fused kernel, called directly (fused_step.FusedStep)" if fused and
-                           FusedStep(optimizer).usable else "optimizer.step()"),
+        "optimizer_step": ("torch's fused kernel, called directly (fused_step.FusedStep)"
+                           if fused_step_applies(optimizer) else "optimizer.step()"),
         "zero_grad": "set_to_none, by the loop (p.grad = None)",
         "schedule_steps": "per batch" if per_step else ("per epoch" if scheduler is not None else "none"),
         "steps_per_epoch": steps, "monitor": monitor,

@@ -207,13 +207,11 @@ class Trainer(EpochHooks):
         return self.control.pending and self.control.stopped
 
     def train(self, loop, epoch: int):
-        plan = self.compile_plan           # eager or compiled steps (compile_step.py)
-        before = plan.note.get("decision")
-        out = plan.train(loop, epoch)
-        self._compile_noted(epoch, before)
+        out = self.compile_plan.train(loop, epoch)     # eager or compiled steps (compile_step.py)
+        self._compile_noted(epoch)
         return out
 
-    def _compile_noted(self, epoch: int, before) -> None:
+    def _compile_noted(self, epoch: int) -> None:
         """A compile decision: config.json says what and why; a compile started or undone is also
         an info line in the diagnostics (a long compile would otherwise look like a stalled run)."""
         plan = self.compile_plan
@@ -221,11 +219,10 @@ class Trainer(EpochHooks):
             return
         plan.changed = False
         self.folder.write_json("config.json", self.setup.config)
-        decision = plan.note["decision"]
-        if decision != before and (plan.note["used"] or "compiled" in decision or "compile failed" in decision):
+        if plan.tried:
             from .diagnosis import Diagnosis
             from .hooks import _as_dict
-            diag = Diagnosis("compile", "info", None, f"torch.compile of the training step: {decision}",
+            diag = Diagnosis("compile", "info", None, f"torch.compile of the training step: {plan.note['decision']}",
                              "Training ▸ Compile step: off trains eager steps only")
             self.diagnostics.append(_as_dict(diag, epoch))
             self._emit(DiagnosisEvent(epoch=epoch, diagnoses=[diag]))
@@ -311,9 +308,8 @@ class Trainer(EpochHooks):
         spec, s = self.project.training, self.setup
         if status == "stopped":
             self._save_last(epochs_run)
-        before = self.compile_plan.note.get("decision")
         self.compile_plan.finish()
-        self._compile_noted(epochs_run, before)
+        self._compile_noted(epochs_run)
         restored = self.best.restore(s.compiled.module, epochs_run, spec.restore_best)
         self._flush_best()
         # outputs end_report reuses: the final test pass's, and the last epoch's validation pass's

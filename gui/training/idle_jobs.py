@@ -45,11 +45,6 @@ class IdleJobs(QObject):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    @property
-    def busy(self) -> bool:
-        with self._lock:
-            return self._thread is not None
-
     def _work(self) -> None:
         while True:
             with self._lock:
