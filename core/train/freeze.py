@@ -15,6 +15,9 @@ import torch
 from ..analysis import Problem
 
 
+START_WEIGHTS_FIX = "load the weights again (Train ▸ Load weights from…) or clear start weights"
+
+
 def problems(project, base_dir=None) -> list[Problem]:
     """Frozen / multiplied layers that do not exist, nothing left to train, unreadable start weights.
     Ids may name layers inside block instances ("n5/n3", core.blocks.qualified_layers)."""
@@ -33,8 +36,7 @@ def problems(project, base_dir=None) -> list[Problem]:
         out.append(Problem(None, "every layer with weights is frozen: nothing would train",
                            "switch Trainable back on for at least one layer (usually the last Dense)"))
     if t.start_weights and not resolve_path(t.start_weights, base_dir).is_file():
-        out.append(Problem(None, f"training.start_weights {t.start_weights!r} does not exist",
-                           "load the weights again (Train ▸ Load weights from…) or clear start weights"))
+        out.append(Problem(None, f"training.start_weights {t.start_weights!r} does not exist", START_WEIGHTS_FIX))
     return out
 
 

@@ -79,7 +79,6 @@ class Trainer(EpochHooks):
     def _prepare(self) -> None:
         from .checks import preflight
         from .freeze import problems as freeze_problems
-        from .setup import build
         from . import lazy_dynamo
 
         lazy_dynamo.install()       # torch.optim would import torch's compiler: about as long as torch, unused in eager
@@ -103,7 +102,7 @@ class Trainer(EpochHooks):
         self.warnings = problems
         self.confusions: dict = {}      # split -> its latest confusion matrix (result.json's class_report)
         self.last_val: dict | None = None   # the last planned epoch's validation outputs (end_report)
-        self.setup = s = build(self.project, self.dataset, self.base_dir)
+        self.setup = s = self._build()
         self.generator = torch.Generator().manual_seed(spec.seed)
         self.layers = layer_weights(s.compiled)
         self.history: list[dict[str, float]] = []
@@ -134,6 +133,16 @@ class Trainer(EpochHooks):
         self.folder.write_json("config.json", s.config)
         pre = getattr(self.dataset, "preprocessor", None)
         self.folder.write_json("preprocessing.json", pre.to_dict() if pre is not None else {"kind": "none"})
+
+    def _build(self):
+        """setup.build, or refused in one line when the start weights are there but do not load."""
+        from ..weights import WeightsError
+        from .freeze import START_WEIGHTS_FIX
+        from .setup import build
+        try:
+            return build(self.project, self.dataset, self.base_dir)
+        except WeightsError as e:       # crafted or truncated: preflight only checks that the file exists
+            raise _Refused(f"the start weights cannot be loaded: {e}", START_WEIGHTS_FIX) from None
 
     def _plan_compile(self) -> None:
         """Eager or compiled steps (compile_step.py); config.json's resolved.compile is its note."""

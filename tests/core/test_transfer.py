@@ -105,3 +105,29 @@ def test_everything_frozen_is_refused_before_training(tmp_path):
     result = Trainer(project, run_dir=tmp_path / "r").fit(events.append)
     assert result.status == "failed" and "every layer with weights is frozen" in result.message
     assert isinstance(events[-1], Failed)
+
+
+def test_start_weights_that_do_not_load_are_refused_in_one_line(tmp_path):
+    """A start-weights file that exists but is no safetensors file (a header declaring 40 TB) is a
+    Failed event with the cause and the fix, and one line with exit 2 on the command line; it
+    raised WeightsError out of Trainer.fit before."""
+    import json
+    import struct
+    import subprocess
+    import sys
+
+    header = json.dumps({"n2.weight": {"dtype": "F32", "shape": [100000, 100000, 1000],
+                                       "data_offsets": [0, 40_000_000_000_000]}}).encode()
+    (tmp_path / "crafted.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(16))
+    project = load_project(template_path("mlp"))
+    project.training = dataclasses.replace(project.training, start_weights="crafted.safetensors", epochs=1)
+    events = []
+    result = Trainer(project, base_dir=tmp_path, run_dir=tmp_path / "r").fit(events.append)
+    assert result.status == "failed" and result.message.startswith("the start weights cannot be loaded: ")
+    assert "not a valid safetensors file" in result.message and "Load weights from" in result.fix
+    assert isinstance(events[-1], Failed)
+    path = tmp_path / "p.layerlab.json"
+    save_project(project, path)
+    out = subprocess.run([sys.executable, "-m", "layerlab.core.cli", "train", str(path), "--out", str(tmp_path / "c")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
