@@ -146,9 +146,13 @@ def build_setup(spec, dataset, device):
 
 
 def read_start_weights(path: str) -> dict:
-    """The start-weights file's tensors, or ValueError in one line (missing, not safetensors)."""
+    """The start-weights file's tensors, or ValueError in one line (missing, not a regular file,
+    not safetensors). Only a regular file is opened: a FIFO would block the script."""
     from safetensors.torch import load_file
 
+    if not Path(path).is_file():
+        raise ValueError(f"start weights {path} cannot be read (not a regular file): put the file back there, "
+                         "or export the script again")
     try:
         return load_file(path)
     except Exception as e:     # noqa: BLE001 - OSError, SafetensorError: one line either way

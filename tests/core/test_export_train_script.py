@@ -3,6 +3,7 @@ run (same data, preprocessing, init, optimizer, schedule: same validation metric
 with DistributedDataParallel under torch.distributed.run."""
 import csv
 import json
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -231,6 +232,11 @@ def test_script_starts_from_the_projects_start_weights(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
     assert lines[0].startswith(f"start weights {tmp_path / 'first' / 'last.safetensors'} cannot be read")
+
+    os.mkfifo(tmp_path / "first" / "last.safetensors")        # a FIFO there: refused, never opened (no hang)
+    out = subprocess.run(standalone.script_command(script, "--out", str(tmp_path / "fifo")),
+                         cwd=tmp_path / "out", capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "not a regular file" in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("name", ["digits", "wine"])
