@@ -1,6 +1,6 @@
 # PyInstaller runtime hook (layerlab.spec): the Python sources of torch that the app reads (TorchScript,
 # jit._overload, the config modules, dynamo, FX, the exporters: see TORCH_SOURCE_DIRS) and of onnxscript
-# (its torch_lib functions are compiled from source) ship deflated in _internal/sources.zip instead of
+# (its torch_lib functions are compiled from source) ship compressed (LZMA) in _internal/sources.zip instead of
 # as .py files (ZIPPED_SOURCES). They are read only through the module's
 # loader: inspect / linecache ask `__loader__.get_source(name)` when the file is not on disk, and
 # PyInstaller's loader answers from the .py file; this falls back to the zip.

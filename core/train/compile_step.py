@@ -47,6 +47,9 @@ def backend_missing(device: torch.device) -> str | None:
     cxx = os.environ.get("CXX") or "g++"
     if not (shutil.which(cxx) or shutil.which("clang++")):
         return "no C++ compiler on PATH (inductor compiles CPU kernels with one)"
+    if not os.path.isdir(os.path.join(os.path.dirname(torch.__file__), "include")):
+        # the packaged app leaves torch's headers out (packaging/layerlab.spec)
+        return "torch's C++ headers (torch/include) are not installed: inductor compiles CPU kernels against them"
     return None
 
 
@@ -145,10 +148,13 @@ class CompilePlan:
 
     def _start(self, loop) -> None:
         self.tried = True
+        missing = backend_missing(self.device) if self.compile_fn is torch.compile else None
         try:
+            if missing:     # `on` where no compiler can run: say why rather than what broke inside it
+                raise RuntimeError(missing)
             compiled = self.compile_fn(self.module)
         except Exception as e:
-            self.failed = _one_line(e)
+            self.failed = missing or _one_line(e)
             self._settle("eager", f"compile failed ({self.failed}); eager steps")
             return
         loop.model = _Guarded(compiled, self.module, self)

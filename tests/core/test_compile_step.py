@@ -111,3 +111,20 @@ def test_on_compiles_the_step_with_inductor(tmp_path):
 def test_compile_setting_is_checked():
     project = _project("fast")
     assert any("training.compile 'fast' is unknown" in p for p in project.training.problems())
+
+
+def test_backend_missing_names_missing_torch_headers(tmp_path, monkeypatch):
+    """The packaged app drops torch/include; inductor cannot build CPU kernels without it, so `auto`
+    and `on` stay eager there and say why, instead of failing inside the compiler."""
+    monkeypatch.setattr(compile_step.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(torch, "__file__", str(tmp_path / "torch" / "__init__.py"))
+    assert "torch/include" in compile_step.backend_missing(torch.device("cpu"))
+    (tmp_path / "torch" / "include").mkdir(parents=True)
+    assert compile_step.backend_missing(torch.device("cpu")) is None
+
+
+def test_on_without_a_compiler_says_why_and_trains_eager(tmp_path, monkeypatch):
+    monkeypatch.setattr(compile_step, "backend_missing", lambda device: "no C++ compiler on PATH (test)")
+    note = _run(_project("on", epochs=2), tmp_path / "run")
+    assert note["used"] is False
+    assert note["decision"] == "compile failed (no C++ compiler on PATH (test)); eager steps"
