@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import warnings
 from contextlib import nullcontext
@@ -30,7 +31,10 @@ from .targets import make_target
 IMPUTE = ("mean", "median", "drop")
 F32_MAX = float(np.finfo(np.float32).max)   # features and targets become float32 tensors
 MAX_NAME = 200      # a column name; longer is a broken header or a crafted file
-TEXT_COPIES = 10    # at most: a chunk of rows as Python strings, numbers as float64, text as codes + distinct strings
+# Bytes held per byte of text, at most: a cell takes >= 2 bytes ("1,"); a number column keeps float64
+# + a missing flag (<= 4.5x), twice that while its chunks are joined; a text column float64 + flag +
+# int32 code (<= 6.5x) and its distinct strings; the strings of one chunk of rows at a time
+TEXT_COPIES = 10
 FIX = 'clean it, or set data.options {"impute": "mean"} (or "median", or "drop" to drop such rows)'
 # pandas' default missing-value strings (na_values); blank and whitespace-only cells are missing too
 NA = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
@@ -40,7 +44,8 @@ BOOLS = {"True": 1.0, "TRUE": 1.0, "true": 1.0, "False": 0.0, "FALSE": 0.0, "fal
 NUMBER = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)", re.IGNORECASE)
 NOT_PLAIN = re.compile(r"[^0-9eE+\-.\x00 ]")   # a chunk without these converts in one numpy call
 CHUNK = 50_000      # rows parsed per step by the csv module
-FIELD_LIMIT = 2**31 - 1
+FIELD_LIMIT = 2**31 - 1  # the csv module's cell size limit (128 KiB by default; pandas had none)
+LINES = 10_000      # lines per loadtxt call (~1.5 MB of numbers: ~10 ms holding the GIL)
 SAMPLE = 1 << 16    # characters read to choose the fast path
 
 
@@ -85,7 +90,7 @@ class _Cells:
         return parsed > 0 and parsed >= 0.5 * present
 
 
-class _Column_acc:
+class _Accumulator:
     """Accumulates one column chunk by chunk."""
 
     def __init__(self):
@@ -94,52 +99,94 @@ class _Column_acc:
         self.codes: list[np.ndarray | None] = []
         self.texts: dict[str, int] = {}
         self.bools = 0
+        self.spaces = 0               # whitespace-only cells: missing, yet not empty to pandas' C parser
         self.full = True              # every present cell has a code
 
-    def add(self, cells) -> None:
+    def add(self, cells: list, raw: bool = False) -> None:
+        """One chunk of the column: cells as the csv module gives them (None past a short row's end),
+        or `raw` as loadtxt gives them (leading spaces kept; a quote or line break in a cell means
+        the csv module must read the file). Few distinct cells are classified once each; many
+        (numbers) are converted by numpy in one call where they are plain."""
+        uniq = dict.fromkeys(cells)
+        if len(uniq) * 4 > len(cells) and None not in uniq and self._numbers(cells, raw):
+            return
+        self._coded(cells, uniq, raw)
+
+    def _numbers(self, cells: list[str], raw: bool) -> bool:
         n = len(cells)
-        values = np.full(n, np.nan)
-        missing = np.fromiter((c is None or c in NA or c.isspace() for c in cells), bool, n)
-        codes = None
-        present = np.flatnonzero(~missing)
-        rest = cells if len(present) == n else [cells[i] for i in present]
-        plain = rest and not NOT_PLAIN.search("\x00".join(rest))
+        joined = "\x00".join(cells)
+        if raw and ('"' in joined or "\r" in joined or "\n" in joined):
+            raise _Fallback
+        if raw and (joined.startswith(" ") or "\x00 " in joined):
+            return False
+        missing = np.zeros(n, bool)
         try:
-            if not plain:
+            if NOT_PLAIN.search(joined):
                 raise ValueError
-            v = np.array(rest, dtype=np.float64)
-        except ValueError:
-            v = None
-        if v is not None:
+            v = np.array(cells, dtype=np.float64)
+            present = None
+        except ValueError:   # blanks or missing-value strings among plain numbers
+            missing = np.fromiter((c in NA or c.isspace() for c in cells), bool, n)
+            present = np.flatnonzero(~missing)
+            self.spaces += sum(1 for i in np.flatnonzero(missing) if cells[i] not in NA)
+            rest = [cells[i] for i in present]
+            if not rest or NOT_PLAIN.search("\x00".join(rest)):
+                return False
+            try:
+                v = np.array(rest, dtype=np.float64)
+            except ValueError:
+                return False
+        values = v if present is None else np.full(n, np.nan)
+        if present is not None:
             values[present] = v
-            self.full = self.full and not len(rest)
-            odd = np.flatnonzero(~_in_range(v))
-            if len(odd):
-                codes = np.full(n, -1, np.int32)
-                for i in odd:
-                    codes[present[i]] = self.texts.setdefault(rest[i].strip(), len(self.texts))
-        elif len(rest):
-            local: dict[str, int] = {}
-            inv = np.fromiter((local.setdefault(c, len(local)) for c in rest), np.int64, len(rest))
-            uval = np.full(len(local), np.nan)
-            ucode = np.full(len(local), -1, np.int32)
-            ubool = np.zeros(len(local), bool)
-            for cell, j in local.items():
-                s = cell.strip()
-                if NUMBER.fullmatch(s):
-                    uval[j] = float(s)
-                    if abs(uval[j]) <= F32_MAX:
-                        self.full = False
-                        continue
-                ubool[j] = s in BOOLS
-                ucode[j] = self.texts.setdefault(s, len(self.texts))
-            values[present] = uval[inv]
+        codes = None
+        odd = np.flatnonzero(~missing & ~_in_range(values))
+        if len(odd):            # out of float32's range: keep the text for messages
             codes = np.full(n, -1, np.int32)
-            codes[present] = ucode[inv]
-            self.bools += int(np.count_nonzero(ubool[inv]))
+            for i in odd:
+                codes[i] = self.texts.setdefault(cells[i].strip(), len(self.texts))
+        self.full = False
         self.values.append(values)
         self.missing.append(missing)
         self.codes.append(codes)
+        return True
+
+    def _coded(self, cells: list, uniq: dict, raw: bool) -> None:
+        m = len(uniq)
+        uval, umiss = np.full(m, np.nan), np.zeros(m, bool)
+        ucode, ubool, plain = np.full(m, -1, np.int32), np.zeros(m, bool), np.zeros(m, bool)
+        uspace = np.zeros(m, bool)
+        for i, key in enumerate(list(uniq)):
+            uniq[key] = i
+            if key is None:
+                umiss[i] = True
+                continue
+            if raw:
+                if '"' in key or "\r" in key or "\n" in key:
+                    raise _Fallback
+                bare = key.lstrip(" ")
+                if bare != key and (bare in NA or bare in BOOLS):
+                    raise _Fallback     # ' NA' quoted is text to pandas, unquoted it is missing: the csv module tells
+                key = bare
+            if key in NA or key.isspace():
+                umiss[i] = True
+                uspace[i] = key not in NA
+                continue
+            s = key.strip()
+            if NUMBER.fullmatch(s):
+                uval[i] = float(s)
+                if abs(uval[i]) <= F32_MAX:
+                    plain[i] = True
+                    continue
+            ubool[i] = key in BOOLS     # exactly: pandas reads 'True ' and a quoted ' True' as text
+            ucode[i] = self.texts.setdefault(s, len(self.texts))
+        inv = np.fromiter(map(uniq.__getitem__, cells), np.intp, len(cells))
+        self.full = self.full and not plain.any()
+        self.bools += int(np.count_nonzero(ubool[inv]))
+        self.spaces += int(np.count_nonzero(uspace[inv]))
+        self.values.append(uval[inv])
+        self.missing.append(umiss[inv])
+        self.codes.append(ucode[inv])
 
     def done(self) -> _Cells:
         if not self.values:
@@ -153,9 +200,9 @@ class _Column_acc:
         texts = list(self.texts)
         present = int(np.count_nonzero(~missing))
         parsed = int(np.count_nonzero(~np.isnan(values)))
-        if parsed == present:
+        if parsed == present and not self.spaces:
             return _Cells("f", values, missing, codes, texts)
-        if self.bools == present:      # True / False only: pandas' bool column, or object with gaps
+        if self.bools == present and present and not self.spaces:      # True / False only: pandas' bool column, or object with gaps
             flags = np.array([BOOLS.get(t, np.nan) for t in texts] + [np.nan])
             values = flags[codes]
             return _Cells("b" if not missing.any() else "f", values, missing, None, [])
@@ -196,7 +243,8 @@ class _Table:
 
 
 def _open(path: Path, watch):
-    raw = watch.file(path) if watch is not None else open(path, "rb")
+    """Text through the watch (progress and cancel per 256 KB block), lines split as the csv module wants."""
+    raw = io.BufferedReader(watch.file(path), 1 << 18) if watch is not None else open(path, "rb", buffering=1 << 18)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
@@ -215,7 +263,7 @@ def _csv_rows(f, last: list[str] | None = None):
     number = 0      # pandas' line numbers: a newline inside quotes does not count
     for row in reader:
         number += 1
-        blank = not row or (row == [""] and not "".join(lines).strip())
+        blank = not row or (len(row) == 1 and not "".join(lines).strip(" \t\r\n"))
         if last is not None:
             last[:] = lines
         lines.clear()
@@ -280,53 +328,54 @@ def _read(path: Path, watch) -> _Table:
 
 
 def _fast(path: Path, watch, sample: list[list[str]]) -> _Table:
-    """numpy.loadtxt's C parser: numbers straight into float64, other columns as Python strings."""
+    """numpy.loadtxt's C parser, LINES lines a call (it holds the GIL while it parses: the GUI's
+    thread gets it back between calls): the sample's number columns straight into float64, copied
+    out to one contiguous row per column, the others as strings, coded per chunk so that no chunk's
+    strings outlive it."""
     names, first = sample[0], sample[1:]
-    if any(len(r) != len(names) for r in first) or _quoted_end(path):
+    if any(len(r) != len(names) for r in first):
         raise _Fallback
     numeric = [all(NUMBER.fullmatch(r[j].strip()) for r in first) for j in range(len(names))]
     dtype = np.dtype([(f"c{j}", "f8" if num else "O") for j, num in enumerate(numeric)])
+    number_cols = [j for j, num in enumerate(numeric) if num]
+    accs = {j: _Accumulator() for j, num in enumerate(numeric) if not num}
+    blocks: list[np.ndarray] = []
     try:
         with _open(path, watch) as f, warnings.catch_warnings():
             warnings.simplefilter("error")      # "input contained no data"
             head, _ = next(_csv_rows(f))
             if head != names:
                 raise _Fallback
-            data = np.loadtxt(f, dtype=dtype, delimiter=",", quotechar='"', comments=None, ndmin=1)
+            while lines := list(itertools.islice(f, LINES)):
+                if _open_quote(lines[-1:]):     # a quoted field goes on past the chunk (or the file ends in it)
+                    raise _Fallback
+                data = np.loadtxt(lines, dtype=dtype, delimiter=",", quotechar='"', comments=None, ndmin=1)
+                del lines
+                block = np.empty((len(number_cols), len(data)))
+                for i, j in enumerate(number_cols):
+                    block[i] = data[f"c{j}"]
+                blocks.append(block)
+                for j, acc in accs.items():
+                    acc.add(data[f"c{j}"].tolist(), raw=True)
+                del data
     except (ValueError, UserWarning, csv.Error, StopIteration):
         raise _Fallback from None
-    n = len(data)
-    cells = {}
+    numbers = np.concatenate(blocks, axis=1) if blocks else np.empty((len(number_cols), 0))
+    del blocks
+    if np.isnan(numbers).any():                 # loadtxt reads 'nAn' and '+nan' as numbers; pandas does not
+        raise _Fallback
     header = _header(names)
-    for j, name in enumerate(header):
-        col = data[f"c{j}"]
-        if numeric[j]:
-            values = np.array(col, dtype=np.float64)
-            if np.isnan(values).any():          # loadtxt reads 'nAn' and '+nan' as numbers; pandas does not
-                raise _Fallback
-            cells[name] = _Cells("f", values, np.zeros(n, bool), None, [])
-            continue
-        strings = col.tolist()
-        if any('"' in s or "\r" in s or "\n" in s for s in strings):   # quotes after spaces: the csv module's job
-            raise _Fallback
-        acc = _Column_acc()
-        for s in range(0, n, CHUNK):
-            acc.add([c.lstrip(" ") for c in strings[s:s + CHUNK]])
-        cells[name] = acc.done()
-    del data
-    table = _Table(header, cells, n)
+    cells = {header[j]: _Cells("f", col, np.zeros(len(col), bool), None, []) for j, col in zip(number_cols, numbers)}
+    cells.update((header[j], acc.done()) for j, acc in accs.items())
+    n = numbers.shape[1] if number_cols else len(next(iter(cells.values())).values)
+    table = _Table(header, {name: cells[name] for name in header}, n)
     _complete(path, table)
     return table
 
 
-def _quoted_end(path: Path) -> bool:
-    """Whether the file's last line has a quote (or is too long to tell): loadtxt reads a quote left
-    open at the end as closed, so such files take the csv module's path."""
-    with open(path, "rb") as f:
-        f.seek(max(0, f.seek(0, io.SEEK_END) - 4096))
-        tail = f.read().rstrip(b"\r\n")
-    cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
-    return cut < 0 and len(tail) >= 4096 or b'"' in tail[cut + 1:]
+def _eof_in_quote(path: Path, line: int) -> DataError:
+    """pandas' message; its row counts blank lines, the header is row 0."""
+    return _parse_error(path, f"Error tokenizing data. C error: EOF inside string starting at row {line - 1}")
 
 
 def _slow(path: Path, watch) -> _Table:
@@ -339,9 +388,9 @@ def _slow(path: Path, watch) -> _Table:
             raise DataError(f"CSV file {path.name} is empty: it needs a header row and data rows")
         names = first[0]
         width, index, n = len(names), None, 0
-        accs = [_Column_acc() for _ in names]
+        accs = [_Accumulator() for _ in names]
         chunk: list[list[str]] = []
-        row_no = 0
+        line = first[1]
         while True:
             try:
                 item = next(rows, None)
@@ -349,11 +398,12 @@ def _slow(path: Path, watch) -> _Table:
                 raise _parse_error(path, str(e)) from None
             if item is not None:
                 row, line = item
-                row_no += 1
                 if index is None:
                     index = len(row) == width + 1    # pandas: one field more than the header is a row index
                 if index:
                     row = row[1:]
+                if len(row) > width and _open_quote(last):    # the last row: pandas reports the quote first
+                    raise _eof_in_quote(path, line)
                 if len(row) > width:
                     raise _parse_error(path, f"Error tokenizing data. C error: Expected {width + index} fields "
                                              f"in line {line}, saw {len(row) + index}")
@@ -366,7 +416,7 @@ def _slow(path: Path, watch) -> _Table:
             if item is None:
                 break
     if _open_quote(last):
-        raise _parse_error(path, f"Error tokenizing data. C error: EOF inside string starting at row {row_no}")
+        raise _eof_in_quote(path, line)
     header = _header(names)
     table = _Table(header, {name: acc.done() for name, acc in zip(header, accs)}, n, bool(index))
     _complete(path, table)

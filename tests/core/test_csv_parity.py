@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from layerlab.core.data import tabular
@@ -67,7 +69,27 @@ def check_same(path, content, target="", task="auto", options=None):
     else:
         path.write_text(content, encoding="utf-8", errors="surrogatepass")
     old = _outcome(pandas_tabular, path, target, task, options or {})
-    new = _outcome(tabular, path, target, task, options or {})
+    for lines, chunk in MODES:
+        with _mode(lines, chunk):
+            new = _outcome(tabular, path, target, task, options or {})
+        _same(old, new)
+
+
+# the reader as shipped, and with 3-line loadtxt calls and 3-row csv chunks (quoted fields meet chunk ends)
+MODES = [(tabular.LINES, tabular.CHUNK), (3, 3)]
+
+
+@contextmanager
+def _mode(lines, chunk):
+    saved = tabular.LINES, tabular.CHUNK
+    tabular.LINES, tabular.CHUNK = lines, chunk
+    try:
+        yield
+    finally:
+        tabular.LINES, tabular.CHUNK = saved
+
+
+def _same(old, new):
     assert old[0] == new[0], (old, new)
     if old[0] == "error":
         assert new[1] == old[1]
@@ -91,11 +113,23 @@ def test_same_result_as_pandas_on_generated_tables(tmp_path, case):
     check_same(tmp_path / "p.csv", text, target, task, options)
 
 
+# pandas' integer-overflow paths (beyond int64) read a column's 'NA' cells as text in some files and
+# as missing in others; the new reader treats them as missing like everywhere else, so such files are
+# left out of the comparison.
+HUGE_INT = re.compile(r"(?<![0-9.eE])[0-9]{19,}(?![0-9.eE])")
+
+
 @settings(max_examples=300, **_SETTINGS)
 @given(case=tables())
 def test_same_result_as_pandas_on_fuzzed_tables(tmp_path, case):
     text, target, task, options, _ = case
+    assume(not HUGE_INT.search(text))
     check_same(tmp_path / "f.csv", text, target, task, options)
+
+
+def test_missing_value_strings_are_pandas_defaults():
+    from pandas._libs.parsers import STR_NA_VALUES
+    assert tabular.NA == set(STR_NA_VALUES) | {""}
 
 
 @pytest.mark.parametrize("text", [
@@ -109,6 +143,8 @@ def test_same_result_as_pandas_on_fuzzed_tables(tmp_path, case):
     "a,,a,a\n1,2,3,4\n5,6,7,8\n",           # unnamed and repeated names
     "a,b\n1,1_000\n2,3\n4,5\n",             # underscores are text, not numbers
     "a,b\n1, \"x,y\"\n2,z\n",                # a quote after a space still quotes
+    '"a","a","a"\r\n"0","0"," NA"\r\n',        # quoted ' NA' is text, unquoted it is missing
+    'a,b\n1," True"\n2,False\n3,True \n',      # quoted ' True' and 'True ' are text
 ])
 def test_same_result_as_pandas_on_edge_files(tmp_path, text):
     check_same(tmp_path / "e.csv", text)
