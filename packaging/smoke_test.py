@@ -147,7 +147,7 @@ try:
     call("explore-init", str(project), "--inits", "he_normal,xavier_normal", "--batch", "64")
     call("calibrate", str(run))
     call("repeat", str(project), "--seeds", "2", "--epochs", "1", "--out", str(tmp / "repeats"))
-    # data sources beyond the built-in tables: a CSV file (pandas) and an image folder (Pillow, every
+    # data sources beyond the built-in tables: a CSV file (csv module + numpy) and an image folder (Pillow, every
     # format the image source reads), each trained one epoch
     gen = subprocess.run([sys.executable, "-c", DATA_FILES, str(tmp)], capture_output=True, text=True)
     assert gen.returncode == 0, gen.stderr

@@ -203,8 +203,7 @@ def _about(project) -> str:
         + (f" It starts from training.start_weights ({spec.start_weights}), read where it was at export."
            if spec.start_weights else ""),
         "The code below the specs is LayerLab's own, copied verbatim; it needs PyTorch, NumPy",
-        "and safetensors" + (", pandas" if project.data.dataset == "csv" else "")
-        + (", Pillow" if project.data.dataset == "images" else "") + " - not LayerLab.",
+        "and safetensors" + (", Pillow" if project.data.dataset == "images" else "") + " - not LayerLab.",
         "",
         "    python THIS_FILE.py --epochs 5 --out run",
         "    torchrun --nproc_per_node 2 THIS_FILE.py --out run    # DistributedDataParallel (gloo / nccl)",

@@ -184,14 +184,14 @@ class DataPanel:
         self.target.blockSignals(False)
 
     def _csv_columns(self, path: str) -> list[str]:
-        import pandas as pd
+        from ...core.data.tabular import peek_csv
         p = Path(path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p
         if not self.ctx.can_peek(p):
             return []
         try:
-            return [str(c) for c in pd.read_csv(p, nrows=0, sep=None, engine="python").columns]
+            return peek_csv(p, 0)[0]
         except Exception:  # unreadable: the loader's message says why, in the info line
             return []
 
@@ -282,23 +282,23 @@ class DataPanel:
         d = self.ctx.project.data
         if d.dataset != "csv" or not d.path:
             return
-        import pandas as pd
+        from ...core.data.tabular import peek_csv
         p = Path(d.path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p
         if not self.ctx.can_peek(p):
             return
         try:
-            head = pd.read_csv(p, nrows=PREVIEW_ROWS, sep=None, engine="python")
+            columns, head = peek_csv(p, PREVIEW_ROWS)
         except Exception:  # unreadable: the info line already says why
             return
         self.table.clear()
-        self.table.setColumnCount(len(head.columns))
+        self.table.setColumnCount(len(columns))
         self.table.setRowCount(len(head))
-        self.table.setHorizontalHeaderLabels([str(c) for c in head.columns])
-        for r in range(len(head)):
-            for c in range(len(head.columns)):
-                self.table.setItem(r, c, QTableWidgetItem(str(head.iat[r, c])))
+        self.table.setHorizontalHeaderLabels(columns)
+        for r, row in enumerate(head):
+            for c in range(min(len(row), len(columns))):
+                self.table.setItem(r, c, QTableWidgetItem(row[c]))
         self.table.resizeColumnsToContents()
         self.preview.setCurrentWidget(self.table)
 
