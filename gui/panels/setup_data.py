@@ -184,7 +184,7 @@ class DataPanel:
         self.target.blockSignals(False)
 
     def _csv_columns(self, path: str) -> list[str]:
-        from ...core.data.tabular import peek_csv
+        from ...core.data.csv_file import peek_csv
         p = Path(path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p
@@ -282,7 +282,7 @@ class DataPanel:
         d = self.ctx.project.data
         if d.dataset != "csv" or not d.path:
             return
-        from ...core.data.tabular import peek_csv
+        from ...core.data.csv_file import peek_csv
         p = Path(d.path)
         if not p.is_absolute():
             p = (self.ctx.base_dir() or Path.cwd()) / p

@@ -1,4 +1,4 @@
-"""The standard-library CSV reader (core/data/tabular.py) against the pandas one it replaced
+"""The standard-library CSV reader (core/data/tabular.py, csv_file.py, csv_cells.py) against the pandas one it replaced
 (tests/core/pandas_tabular.py, pandas being a test dependency only): on generated files both give
 the same features, targets, names and notes, or the same DataError message."""
 from __future__ import annotations
@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from layerlab.core.data import tabular
+from layerlab.core.data import csv_cells, csv_file, tabular
 from layerlab.core.data.errors import DataError
 from layerlab.core.data.options import Options
 
 from . import pandas_tabular
 from .test_reliability_csv import tables
 
-NA = sorted(tabular.NA)
+NA = sorted(csv_cells.NA)
 CELLS = st.one_of(
     st.integers(-5, 5).map(str), st.floats(-1e3, 1e3, allow_nan=False).map(repr),
     st.sampled_from(NA), st.sampled_from(["True", "False", "TRUE", "true", "FALSE", "false"]),
@@ -76,17 +76,17 @@ def check_same(path, content, target="", task="auto", options=None):
 
 
 # the reader as shipped, and with 3-line loadtxt calls and 3-row csv chunks (quoted fields meet chunk ends)
-MODES = [(tabular.LINES, tabular.CHUNK), (3, 3)]
+MODES = [(csv_file.LINES, csv_file.CHUNK), (3, 3)]
 
 
 @contextmanager
 def _mode(lines, chunk):
-    saved = tabular.LINES, tabular.CHUNK
-    tabular.LINES, tabular.CHUNK = lines, chunk
+    saved = csv_file.LINES, csv_file.CHUNK
+    csv_file.LINES, csv_file.CHUNK = lines, chunk
     try:
         yield
     finally:
-        tabular.LINES, tabular.CHUNK = saved
+        csv_file.LINES, csv_file.CHUNK = saved
 
 
 def _same(old, new):
@@ -129,7 +129,7 @@ def test_same_result_as_pandas_on_fuzzed_tables(tmp_path, case):
 
 def test_missing_value_strings_are_pandas_defaults():
     from pandas._libs.parsers import STR_NA_VALUES
-    assert tabular.NA == set(STR_NA_VALUES) | {""}
+    assert csv_cells.NA == set(STR_NA_VALUES) | {""}
 
 
 @pytest.mark.parametrize("text", [

@@ -26,7 +26,7 @@ def test_loading_a_csv_and_the_setup_panel_module_leave_pandas_unloaded(tmp_path
         "from layerlab.core.specs import DataSpec\n"
         f"ds = load(DataSpec(dataset='csv', path={str(tmp_path / 't.csv')!r}))\n"
         "import layerlab.core.data.tabular, layerlab.core.export.train_script, layerlab.gui.panels.setup_data\n"
-        "from layerlab.core.data.tabular import peek_csv\n"
+        "from layerlab.core.data.csv_file import peek_csv\n"
         f"assert peek_csv({str(tmp_path / 't.csv')!r}, 3)[0] == ['a', 'b', 'y']\n"
         "print(ds.feature_names, 'pandas' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
