@@ -148,13 +148,14 @@ class CompilePlan:
 
     def _start(self, loop) -> None:
         self.tried = True
-        missing = backend_missing(self.device) if self.compile_fn is torch.compile else None
-        try:
-            if missing:     # `on` where no compiler can run: say why rather than what broke inside it
-                raise RuntimeError(missing)
-            compiled = self.compile_fn(self.module)
-        except Exception as e:
-            self.failed = missing or _one_line(e)
+        # `on` where no compiler can run: say why rather than what broke inside it
+        self.failed = backend_missing(self.device) if self.compile_fn is torch.compile else None
+        if self.failed is None:
+            try:
+                compiled = self.compile_fn(self.module)
+            except Exception as e:
+                self.failed = _one_line(e)
+        if self.failed is not None:
             self._settle("eager", f"compile failed ({self.failed}); eager steps")
             return
         loop.model = _Guarded(compiled, self.module, self)
