@@ -68,6 +68,7 @@ class Worker:
         from ..data import load
         from ..project import ProjectError, load_project
         from ..train.checks import preflight
+        from ..train.freeze import problems as freeze_problems
         from ..train.imbalance import apply_flags
 
         o = self.opts
@@ -90,11 +91,14 @@ class Worker:
         self.backend = "nccl" if cuda else "gloo"
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group(self.backend, timeout=timedelta(minutes=10))
+        # relative paths in the project (data, start weights) start at its folder, as in the trainer
+        self.base_dir = Path(o.project).resolve().parent
         try:
-            self.dataset = load(self.project.data, Path(o.project).resolve().parent)
+            self.dataset = load(self.project.data, self.base_dir)
         except ValueError as e:
             return self.refuse(f"the data could not be loaded: {e}")
-        errors = [p for p in preflight(self.project, self.dataset) if p.severity == "error"]
+        found = preflight(self.project, self.dataset) + freeze_problems(self.project, self.base_dir)
+        errors = [p for p in found if p.severity == "error"]
         if errors:
             return self.refuse(errors[0].message, errors[0].fix)
         return 0
@@ -104,7 +108,7 @@ class Worker:
         from ..train.setup import build
 
         spec, rank, world = self.project.training, self.rank, self.world
-        s = build(self.project, self.dataset)          # seed, compile, init, loss, optimizer, schedule
+        s = build(self.project, self.dataset, self.base_dir)   # seed, compile, init, loss, optimizer, schedule
         init = measure(s, self.dataset, spec)          # every rank holds the same fresh weights
         # one process: the trainer's own choice (setup.choose_threads); N: the cores shared out
         threads = s.threads if world == 1 else (int(os.environ.get("LAYERLAB_THREADS", "0"))

@@ -175,3 +175,40 @@ def test_two_process_run_resumes_exactly(tmp_path, capfd):
     assert main(["train", str(path), "--resume", str(split), "--epochs", "6"]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "2 process(es)" in err[0] and "--nproc 2" in err[0], err
+
+
+def test_start_weights_resolve_beside_the_project_not_the_working_directory(tmp_path, capfd, monkeypatch):
+    """A relative training.start_weights names a file in the project's folder, for the DDP worker as
+    for the trainer: the frozen layers end the run holding exactly those weights. A missing file is
+    refused before training in one line."""
+    from layerlab.core.weights import save_weights
+
+    monkeypatch.chdir(tmp_path.parent)              # the workers inherit a cwd that is not the project's
+    project = load_project(template_path("mlp"))
+    head = project.graph.by_name("logits").id
+    weighted = [n.id for n in project.graph.nodes.values() if n.spec.count is not None and n.id != head]
+    torch.manual_seed(11)
+    start = compile_graph(project.graph)
+    save_weights(start.module, start.node_of_module, tmp_path / "start.safetensors")
+    project.training.epochs, project.training.seed = 1, 5
+    project.training.start_weights, project.training.frozen = "start.safetensors", weighted
+    path = tmp_path / "spiral.layerlab.json"
+    save_project(project, path)
+    run = tmp_path / "run"
+    code = distributed.launch(path, 1, ["--out", str(run), "--quiet"], timeout=240)
+    assert code == 0, capfd.readouterr().err
+    before, _ = read_weights(tmp_path / "start.safetensors")
+    after, _ = read_weights(run / "last.safetensors")
+    frozen = [k for k in before if not k.startswith(head + ".")]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert not torch.equal(before[f"{head}.weight"], after[f"{head}.weight"])
+
+    project.training.start_weights = "gone.safetensors"
+    save_project(project, path)
+    capfd.readouterr()
+    code = distributed.launch(path, 1, ["--out", str(tmp_path / "run2"), "--quiet"], timeout=240)
+    err = [ln for ln in capfd.readouterr().err.splitlines() if ln.strip()]
+    assert code == 2
+    assert any("'gone.safetensors' does not exist" in ln for ln in err), err
+    assert not any("Traceback" in ln for ln in err), err
+    assert not (tmp_path / "run2").exists()
