@@ -16,6 +16,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--lr", type=float, required=True)
     p.add_argument("--defaults", action="store_true", help="the tool's default extras (logger, checkpoints)")
+    p.add_argument("--tuned", action="store_true",
+                   help="hand loop only: channels_last convolutions and fused Adam (torch eager at its best on CPU)")
     return p.parse_args()
 
 
