@@ -59,15 +59,20 @@ def test_a_200_mb_csv_loads_in_the_background_and_the_window_stays_responsive(qt
     p99, worst = float(np.percentile(late, 99)), float(late.max())
     numbers = (f"UI timer lateness while loading {big_csv.stat().st_size / 1e6:.0f} MB: p99 {p99:.1f} ms, "
                f"max {worst:.1f} ms over {len(late)} ticks; load {time.perf_counter() - t0:.1f} s")
+    blocked = float(late.sum()) / 1000 / max(ticks.times[-1] - ticks.times[0], 1e-9)
+    numbers += f"; event loop blocked {blocked:.0%} of the load"
     print(numbers)
     assert len(ui.ctx.dataset().x_train) == 875_000 and "big.csv: 875,000 train" in ui.data_panel.info.text()
     assert seen and max(seen) > 0.5 and not ui.data_panel.load_bar.isVisible()
     # Loaded on the GUI thread, this file blocks the event loop for the whole load (11-16 s here).
     # The 16 ms p99 target is a benchmark figure (bench_gui data_load_ui_p99_ms), not asserted here:
     # on a loaded 2-core machine numpy steps that hold the GIL reach 50-130 ms.
-    blocked = float(late.sum()) / 1000 / max(ticks.times[-1] - ticks.times[0], 1e-9)
+    # The loader's thread holds the GIL up to a switch interval (5 ms) at a time, so the 5 ms timer
+    # is late part of the time even with short parser calls (csv_file.CALL_BYTES): 10 % here on a
+    # 2 GHz Zen 1 machine (8-26 % outside Qt). 10,000-line parser calls, 25 ms each there, measured
+    # 38-41 % (p99 24 ms); a load on the GUI thread blocks it all the time.
     assert worst <= 1000, numbers
-    assert blocked <= 0.25, f"{numbers}; event loop blocked {blocked:.0%} of the load"
+    assert blocked <= 0.35, numbers
 
 
 def test_cancel_stops_promptly_and_keeps_the_previous_data(qtbot, mlp_window, big_csv):
