@@ -151,9 +151,9 @@ def _fast(path: Path, watch, sample: list[list[str]]) -> Table:
             head, _ = next(_csv_rows(f))
             if head != names:
                 raise Fallback
-            n = min(LINES, FIRST_LINES)
-            while lines := list(itertools.islice(f, n)):
-                n = max(1, min(LINES, CALL_BYTES * len(lines) // max(sum(map(len, lines)), 1)))
+            per_call = min(LINES, FIRST_LINES)
+            while lines := list(itertools.islice(f, per_call)):
+                per_call = max(1, min(LINES, CALL_BYTES * len(lines) // max(sum(map(len, lines)), 1)))
                 if _open_quote(lines[-1:]):     # a quoted field goes on past the chunk (or the file ends in it)
                     raise Fallback
                 data = np.loadtxt(lines, dtype=dtype, delimiter=",", quotechar='"', comments=None, ndmin=1)

@@ -67,8 +67,7 @@ class Worker:
     def setup(self) -> int:
         from ..data import load
         from ..project import ProjectError, load_project
-        from ..train.checks import preflight
-        from ..train.freeze import problems as freeze_problems
+        from ..train.checks import before_training
         from ..train.imbalance import apply_flags
 
         o = self.opts
@@ -97,8 +96,7 @@ class Worker:
             self.dataset = load(self.project.data, self.base_dir)
         except ValueError as e:
             return self.refuse(f"the data could not be loaded: {e}")
-        found = preflight(self.project, self.dataset) + freeze_problems(self.project, self.base_dir)
-        errors = [p for p in found if p.severity == "error"]
+        errors = [p for p in before_training(self.project, self.dataset, self.base_dir) if p.severity == "error"]
         if errors:
             return self.refuse(errors[0].message, errors[0].fix)
         return 0

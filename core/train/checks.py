@@ -58,6 +58,15 @@ class _Fit:
     loss: str
 
 
+def before_training(project, dataset, base_dir=None) -> list[Problem]:
+    """What the trainer and every DDP rank refuse to start on: `preflight` and the transfer-learning
+    checks (freeze.problems: stale layer ids, nothing left to train, start weights missing beside the
+    project in `base_dir`)."""
+    from .freeze import problems
+
+    return preflight(project, dataset) + problems(project, base_dir)
+
+
 def preflight(project, dataset=None) -> list[Problem]:
     """Every reason the project cannot train as set up (errors first), plus warnings."""
     t, graph = project.training, project.graph

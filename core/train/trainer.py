@@ -77,8 +77,7 @@ class Trainer(EpochHooks):
 
     # ------------------------------------------------------------ preparation
     def _prepare(self) -> None:
-        from .checks import preflight
-        from .freeze import problems as freeze_problems
+        from .checks import before_training
         from . import lazy_dynamo
 
         lazy_dynamo.install()       # torch.optim would import torch's compiler: about as long as torch, unused in eager
@@ -93,7 +92,7 @@ class Trainer(EpochHooks):
             except ValueError as e:   # DataError: "cause: fix" on one line
                 cause, _, fix = str(e).rpartition(": ")
                 raise _Refused(f"the data could not be loaded: {cause or fix}", fix if cause else "") from None
-        problems = preflight(self.project, self.dataset) + freeze_problems(self.project, self.base_dir)
+        problems = before_training(self.project, self.dataset, self.base_dir)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             first = errors[0]

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import figure
+from .common import figure, median_time
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = {"layerlab": ("layerlab_fit",), "hand": ("hand_loop",), "hand_tuned": ("hand_loop", "--tuned"),
@@ -285,16 +285,6 @@ def _step_parts(steps: int = 3000) -> list[dict]:
                         f" µs; value: a step with FusedStep, reference: with optimizer.step(); {load_note()}")]
 
 
-def _per_call(fn, reps: int, warm: int = 5) -> float:
-    """Seconds per call of fn, after `warm` untimed calls (oneDNN builds its primitives on the first)."""
-    for _ in range(warm):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - t0) / reps
-
-
 def _conv_rate(reps: int = 40) -> list[dict]:
     import torch
     import torch.nn.functional as F
@@ -320,7 +310,7 @@ def _conv_rate(reps: int = 40) -> list[dict]:
             macs = out.numel() * conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
             flops += 2 * macs * (3 if i > 0 else 2)       # forward, weight grad, input grad (not the first)
             g = torch.ones_like(out)
-            conv_s += _per_call(lambda: conv(xin).backward(g), reps)
+            conv_s += median_time(lambda: conv(xin).backward(g), reps, warmup=5)
         opt = torch.optim.Adam(model.parameters(), fused=True)
 
         def step():
@@ -328,9 +318,9 @@ def _conv_rate(reps: int = 40) -> list[dict]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        step_s = _per_call(step, reps)
+        step_s = median_time(step, reps, warmup=5)
         a, b = torch.randn(512, 512), torch.randn(512, 512)
-        gemm = 2 * 512 ** 3 / _per_call(lambda: a @ b, reps // 2) / 1e9
+        gemm = 2 * 512 ** 3 / median_time(lambda: a @ b, reps // 2, warmup=3) / 1e9
     rate = flops / conv_s / 1e9
     return [figure("cnn_conv_gflops_vs_gemm", rate, "GFLOP/s", gemm, rate / gemm,
                    note=f"digits CNN, 3 convolutions forward + backward at batch 64, channels_last, 1 thread: "
